@@ -1,0 +1,163 @@
+package ehr
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// FHIR identifier systems and extensions that Outpost defines.
+const (
+	SystemClinicNo   = "urn:outpost:clinic-number"
+	SystemNationalID = "urn:outpost:national-id"
+	ExtBirthEstimate = "urn:outpost:fhir:birth-date-estimated"
+)
+
+// The subset of FHIR R4 Patient that Outpost stores as a version body.
+type fhirPatient struct {
+	ResourceType string          `json:"resourceType"`
+	ID           string          `json:"id"`
+	Extension    []fhirExtension `json:"extension,omitempty"`
+	Identifier   []fhirIdent     `json:"identifier,omitempty"`
+	Name         []fhirName      `json:"name,omitempty"`
+	Telecom      []fhirTelecom   `json:"telecom,omitempty"`
+	Gender       string          `json:"gender,omitempty"`
+	BirthDate    string          `json:"birthDate,omitempty"`
+	Address      []fhirAddress   `json:"address,omitempty"`
+	Contact      []fhirContact   `json:"contact,omitempty"`
+}
+
+type fhirExtension struct {
+	URL          string `json:"url"`
+	ValueBoolean bool   `json:"valueBoolean"`
+}
+
+type fhirIdent struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+type fhirName struct {
+	Use    string   `json:"use,omitempty"`
+	Text   string   `json:"text,omitempty"`
+	Family string   `json:"family,omitempty"`
+	Given  []string `json:"given,omitempty"`
+}
+
+type fhirTelecom struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+type fhirAddress struct {
+	Text string `json:"text,omitempty"`
+	City string `json:"city,omitempty"`
+}
+
+type fhirConcept struct {
+	Text string `json:"text"`
+}
+
+type fhirContact struct {
+	Relationship []fhirConcept `json:"relationship,omitempty"`
+	Name         *fhirName     `json:"name,omitempty"`
+	Telecom      []fhirTelecom `json:"telecom,omitempty"`
+}
+
+// PatientBody returns the canonical FHIR R4 Patient JSON for p.
+func PatientBody(id string, p Patient) ([]byte, error) {
+	r := fhirPatient{ResourceType: "Patient", ID: id, Gender: p.Sex, BirthDate: p.BirthDate}
+	if p.BirthEstimated {
+		r.Extension = []fhirExtension{{URL: ExtBirthEstimate, ValueBoolean: true}}
+	}
+	if p.ClinicNo != "" {
+		r.Identifier = append(r.Identifier, fhirIdent{System: SystemClinicNo, Value: p.ClinicNo})
+	}
+	if p.NationalID != "" {
+		r.Identifier = append(r.Identifier, fhirIdent{System: SystemNationalID, Value: p.NationalID})
+	}
+	if p.Family != "" || p.Given != "" {
+		r.Name = append(r.Name, fhirName{Use: "official", Family: p.Family, Given: strings.Fields(p.Given)})
+	}
+	if p.Other != "" {
+		r.Name = append(r.Name, fhirName{Use: "nickname", Text: p.Other})
+	}
+	if p.Phone != "" {
+		r.Telecom = []fhirTelecom{{System: "phone", Value: p.Phone}}
+	}
+	if p.Village != "" || p.Address != "" {
+		r.Address = []fhirAddress{{Text: p.Address, City: p.Village}}
+	}
+	if p.KinName != "" || p.KinRelation != "" || p.KinPhone != "" {
+		c := fhirContact{}
+		if p.KinRelation != "" {
+			c.Relationship = []fhirConcept{{Text: p.KinRelation}}
+		}
+		if p.KinName != "" {
+			c.Name = &fhirName{Text: p.KinName}
+		}
+		if p.KinPhone != "" {
+			c.Telecom = []fhirTelecom{{System: "phone", Value: p.KinPhone}}
+		}
+		r.Contact = []fhirContact{c}
+	}
+	return Canonical(r)
+}
+
+// ParsePatientBody reads a body written by PatientBody.
+func ParsePatientBody(body []byte) (Patient, error) {
+	var r fhirPatient
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Patient{}, fmt.Errorf("parse patient body: %w", err)
+	}
+	if r.ResourceType != "Patient" {
+		return Patient{}, fmt.Errorf("parse patient body: resourceType %q", r.ResourceType)
+	}
+	p := Patient{Sex: r.Gender, BirthDate: r.BirthDate}
+	for _, e := range r.Extension {
+		if e.URL == ExtBirthEstimate {
+			p.BirthEstimated = e.ValueBoolean
+		}
+	}
+	for _, id := range r.Identifier {
+		switch id.System {
+		case SystemClinicNo:
+			p.ClinicNo = id.Value
+		case SystemNationalID:
+			p.NationalID = id.Value
+		}
+	}
+	for _, n := range r.Name {
+		switch n.Use {
+		case "official":
+			p.Family = n.Family
+			p.Given = strings.Join(n.Given, " ")
+		case "nickname":
+			p.Other = n.Text
+		}
+	}
+	for _, t := range r.Telecom {
+		if t.System == "phone" {
+			p.Phone = t.Value
+		}
+	}
+	if len(r.Address) > 0 {
+		p.Address = r.Address[0].Text
+		p.Village = r.Address[0].City
+	}
+	if len(r.Contact) > 0 {
+		c := r.Contact[0]
+		if len(c.Relationship) > 0 {
+			p.KinRelation = c.Relationship[0].Text
+		}
+		if c.Name != nil {
+			p.KinName = c.Name.Text
+		}
+		for _, t := range c.Telecom {
+			if t.System == "phone" {
+				p.KinPhone = t.Value
+			}
+		}
+	}
+	return p, nil
+}
