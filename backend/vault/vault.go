@@ -51,8 +51,8 @@ type Meta struct {
 // Options locate a vault and supply its dependencies.
 type Options struct {
 	Dir     string
-	Keyring Keyring      // nil: SystemKeyring
-	Rand    io.Reader    // nil: crypto/rand
+	Keyring Keyring   // nil: SystemKeyring
+	Rand    io.Reader // nil: crypto/rand
 	Now     func() time.Time
 	Argon2  Argon2Params // zero: DefaultArgon2
 }
