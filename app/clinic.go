@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"outpost/backend/clinic"
+	"outpost/backend/ehr"
+	"outpost/backend/vault"
+)
+
+func (a *App) deps() clinic.Deps {
+	return clinic.Deps{Now: a.cfg.Now, Rand: a.cfg.Rand, Workstation: a.cfg.Workstation, Passwords: a.cfg.Passwords}
+}
+
+// attach wires the services over an open vault. Caller holds a.mu.
+func (a *App) attach(ctx context.Context, v *vault.Vault) error {
+	s, err := clinic.Attach(ctx, v, a.deps())
+	if err != nil {
+		return err
+	}
+	a.svc = s
+	return nil
+}
+
+// SetupResult carries the recovery key, shown once.
+type SetupResult struct {
+	RecoveryKey string `json:"recoveryKey"`
+}
+
+// Setup creates the vault, the clinic and its first administrator. It is
+// allowed only on first run.
+func (a *App) Setup(req clinic.SetupRequest) (SetupResult, error) {
+	ctx := context.Background()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != ScreenSetup {
+		return SetupResult{}, problem(a.cfg.Log, "Setup", ehr.Errorf(ehr.EForbidden, "This computer is already set up."))
+	}
+	s, recovery, err := clinic.Setup(ctx, a.vaultOptions(), a.deps(), req)
+	if err != nil {
+		return SetupResult{}, problem(a.cfg.Log, "Setup", err)
+	}
+	a.svc = s
+	a.state = ScreenLogin
+	return SetupResult{RecoveryKey: recovery}, nil
+}
+
+// Unlock opens a vault whose key is protected by a passphrase.
+func (a *App) Unlock(passphrase string) error {
+	ctx := context.Background()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state != ScreenUnlock {
+		return problem(a.cfg.Log, "Unlock", ehr.Errorf(ehr.EForbidden, "The vault is not waiting for a passphrase."))
+	}
+	v, err := vault.OpenPassphrase(ctx, a.vaultOptions(), []byte(passphrase))
+	if errors.Is(err, vault.ErrPassphrase) {
+		return problem(a.cfg.Log, "Unlock", err)
+	}
+	if err != nil {
+		a.setFatal("Unlock", err)
+		return a.fatal
+	}
+	if err := a.attach(ctx, v); err != nil {
+		v.Close()
+		a.setFatal("Unlock", err)
+		return a.fatal
+	}
+	a.state = ScreenLogin
+	return nil
+}

@@ -1,0 +1,185 @@
+// Command harness serves the built UI over HTTP on loopback with the same
+// window.go.app.App bindings that Wails gives the real window, so that a
+// real browser can drive the real backend in end-to-end tests. It is a
+// test tool: the shipped binary never contains it, and it binds only to
+// a loopback address.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
+	"syscall"
+	"time"
+
+	"outpost/app"
+	"outpost/frontend"
+)
+
+func main() {
+	dataDir := flag.String("data-dir", "", "vault folder (required)")
+	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *dataDir == "" || !frontend.Built() {
+		log.Error("need --data-dir and a built frontend")
+		os.Exit(2)
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		log.Error("the harness listens on loopback only")
+		os.Exit(2)
+	}
+	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log})
+	app.Start(context.Background(), a)
+	defer app.Stop(a)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("listen", "cause", err.Error())
+		os.Exit(1)
+	}
+	srv := &http.Server{Handler: app.SecurityHeaders(handler(a, frontend.Assets())), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Printf("listening http://%s\n", ln.Addr())
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serve", "cause", err.Error())
+		os.Exit(1)
+	}
+}
+
+func handler(a *app.App, assets fs.FS) http.Handler {
+	mux := http.NewServeMux()
+	methods := boundMethods(a)
+	names := make([]string, 0, len(methods))
+	for n := range methods {
+		names = append(names, n)
+	}
+	list, _ := json.Marshal(names)
+	mux.HandleFunc("GET /wails/runtime.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, runtimeJS, list)
+	})
+	mux.HandleFunc("GET /wails/ipc.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		io.WriteString(w, "/* harness: calls go over fetch('/call') */\n")
+	})
+	mux.HandleFunc("POST /call", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name string            `json:"name"`
+			Args []json.RawMessage `json:"args"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		m, ok := methods[req.Name]
+		if !ok {
+			http.Error(w, "no such method", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(invoke(m, req.Args))
+	})
+	files := http.FileServerFS(assets)
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" && r.URL.Path != "/index.html" {
+			files.ServeHTTP(w, r)
+			return
+		}
+		page, err := fs.ReadFile(assets, "index.html")
+		if err != nil {
+			http.Error(w, "not built", http.StatusInternalServerError)
+			return
+		}
+		// As Wails does: the runtime and IPC scripts go first in <head>.
+		page = bytes.Replace(page, []byte("<head>"), []byte(`<head><script src="/wails/ipc.js"></script><script src="/wails/runtime.js"></script>`), 1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	return mux
+}
+
+// boundMethods returns the exported methods of the bound struct, as Wails
+// binds them.
+func boundMethods(a *app.App) map[string]reflect.Value {
+	v := reflect.ValueOf(a)
+	out := map[string]reflect.Value{}
+	for i := 0; i < v.NumMethod(); i++ {
+		out[v.Type().Method(i).Name] = v.Method(i)
+	}
+	return out
+}
+
+var errorType = reflect.TypeFor[error]()
+
+type reply struct {
+	Result any `json:"result"`
+	Error  any `json:"error,omitempty"`
+}
+
+// invoke decodes each argument into the parameter's type, calls m and
+// shapes the reply like the Wails dispatcher (errors through FormatError).
+func invoke(m reflect.Value, raw []json.RawMessage) reply {
+	t := m.Type()
+	if len(raw) != t.NumIn() {
+		return reply{Error: app.FormatError(fmt.Errorf("argument count"))}
+	}
+	args := make([]reflect.Value, t.NumIn())
+	for i := range args {
+		p := reflect.New(t.In(i))
+		if err := json.Unmarshal(raw[i], p.Interface()); err != nil {
+			return reply{Error: app.FormatError(fmt.Errorf("argument %d: %w", i, err))}
+		}
+		args[i] = p.Elem()
+	}
+	out := m.Call(args)
+	var res reply
+	for _, o := range out {
+		if o.Type() == errorType {
+			if !o.IsNil() {
+				res.Error = app.FormatError(o.Interface().(error))
+				res.Result = nil
+				return res
+			}
+			continue
+		}
+		res.Result = o.Interface()
+	}
+	return res
+}
+
+const runtimeJS = `(() => {
+  const methods = %s;
+  async function call(name, args) {
+    const res = await fetch('/call', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({name, args})});
+    if (!res.ok) throw {code: 'E_INTERNAL', message: 'The harness refused the call.'};
+    const msg = await res.json();
+    if (msg.error !== undefined && msg.error !== null) throw msg.error;
+    return msg.result;
+  }
+  const App = {};
+  for (const m of methods) App[m] = (...args) => call(m, args);
+  window.go = {app: {App}};
+  const noop = () => {};
+  window.runtime = {LogPrint: noop, LogTrace: noop, LogDebug: noop, LogInfo: noop, LogWarning: noop, LogError: noop, LogFatal: noop,
+    EventsOn: () => noop, EventsOnce: () => noop, EventsOnMultiple: () => noop, EventsOff: noop, EventsEmit: noop, Quit: noop,
+    WindowSetTitle: noop, BrowserOpenURL: noop};
+})();
+`
