@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -175,6 +176,12 @@ func (r SetupRequest) Validate() error {
 // erased again: nothing is in it yet.
 func Setup(ctx context.Context, o vault.Options, d Deps, req SetupRequest) (*Services, string, error) {
 	d = d.withDefaults()
+	if _, err := vault.ReadMeta(o.Dir); !errors.Is(err, vault.ErrNoVault) {
+		if err == nil {
+			err = &ehr.Error{Code: ehr.EVault, Message: "This data folder already holds a vault; it is never replaced.", Err: vault.ErrExists}
+		}
+		return nil, "", err
+	}
 	if err := req.Validate(); err != nil {
 		return nil, "", err
 	}
