@@ -1,0 +1,81 @@
+# Outpost — build, run and test. `make run` and `make test` are the two
+# commands a newcomer needs; both install what is missing first.
+
+SHELL        := /bin/bash
+GO           ?= go
+export GOFLAGS := -mod=readonly
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+DESKTOP_TAGS := desktop,production,webkit2_41
+LDFLAGS      := -X main.version=$(VERSION)
+BIN          := build/bin
+DATA_DIR     ?=
+DEMO_DIR     := .cache/demo
+KEYRING      := scripts/with-keyring.sh
+GO_SOURCES   := $(shell git ls-files '*.go' 2>/dev/null) go.mod go.sum
+UI_SOURCES   := $(shell git ls-files frontend/src frontend/index.html frontend/public 2>/dev/null) frontend/package-lock.json frontend/vite.config.ts
+
+.PHONY: all deps frontend build run demo test fmt-check vet test-go test-frontend test-e2e smoke bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+frontend/dist/index.html: $(UI_SOURCES) | deps
+	cd frontend && npm run build
+
+frontend: deps frontend/dist/index.html
+
+$(BIN)/outpost: frontend/dist/index.html $(GO_SOURCES)
+	$(GO) build -trimpath -tags $(DESKTOP_TAGS) -ldflags '$(LDFLAGS)' -o $@ .
+
+$(BIN)/outpost-admin: $(GO_SOURCES)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./backend/cmd/outpost-admin
+
+$(BIN)/harness: frontend/dist/index.html $(GO_SOURCES)
+	$(GO) build -o $@ ./tools/harness
+
+build: deps $(BIN)/outpost $(BIN)/outpost-admin
+
+## run: build and start the app; the first run opens clinic setup.
+## DATA_DIR=folder uses another data folder.
+run: build
+	$(BIN)/outpost $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+## demo: start the app on a demo clinic of synthetic patients (made on first use).
+demo: build
+	@if [ ! -f $(DEMO_DIR)/vault.json ]; then \
+	  mkdir -p .cache && $(BIN)/outpost-admin demo --data-dir $(DEMO_DIR) --credentials .cache/demo-login.txt >/dev/null; fi
+	@cat .cache/demo-login.txt
+	$(BIN)/outpost --data-dir $(DEMO_DIR)
+
+## test: every check CI runs.
+test: deps fmt-check vet test-go test-frontend test-e2e smoke
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# All Go tests, inside a D-Bus session with a real gnome-keyring, so the
+# keyring tests run (and fail rather than skip if it is unusable).
+test-go:
+	$(KEYRING) $(GO) test -count=1 ./...
+
+test-frontend: frontend
+	cd frontend && npm test
+
+test-e2e: $(BIN)/harness
+	$(KEYRING) env OUTPOST_HARNESS=$(abspath $(BIN)/harness) OUTPOST_SCREENSHOT_DIR=$(abspath build/e2e) \
+	  bash -c 'cd frontend && npm run e2e'
+
+smoke: $(BIN)/outpost $(BIN)/outpost-admin
+	$(KEYRING) scripts/smoke.sh $(BIN)/outpost $(BIN)/outpost-admin
+
+## bench: the 100,000-patient benchmarks; fails when a target is missed.
+bench:
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Clinic -benchtime 2000x -timeout 30m ./backend/records/
+
+clean:
+	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html
