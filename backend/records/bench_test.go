@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"outpost/backend/audit"
-	"outpost/backend/ehr"
 	"outpost/backend/phonetic"
 	"outpost/backend/records"
 	"outpost/backend/vault"
@@ -428,5 +427,3 @@ func printTable(b *testing.B, c *clinic) {
 		fmt.Print(out.String())
 	})
 }
-
-var _ = ehr.KindPatient

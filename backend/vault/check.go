@@ -117,7 +117,7 @@ func checkModes(r *Report, dir string) {
 }
 
 func pragmaRows(ctx context.Context, v *Vault, pragma string) ([]string, error) {
-	rows, err := v.W.QueryContext(ctx, pragma)
+	rows, err := v.W.QueryContext(ctx, pragma) // sqlcheck: callers pass constant PRAGMA statements
 	if err != nil {
 		return nil, err
 	}
