@@ -1,0 +1,310 @@
+// Typed wrappers around the Go methods that Wails binds as
+// window.go.app.App.<Method>(...). Every rejection is turned into a Problem.
+
+export type ProblemCode =
+  | 'E_VALIDATION'
+  | 'E_AUTH'
+  | 'E_SESSION'
+  | 'E_FORBIDDEN'
+  | 'E_NOT_FOUND'
+  | 'E_CONFLICT'
+  | 'E_KEYRING'
+  | 'E_VAULT'
+  | 'E_INTERNAL'
+  | (string & {});
+
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+  incident?: string;
+  fields?: Record<string, string>;
+}
+
+export type Screen = 'setup' | 'unlock' | 'login' | 'home' | 'fatal';
+
+export interface User {
+  username: string;
+  name: string;
+  roles: string[];
+}
+
+export interface Status {
+  screen: Screen;
+  clinic: string;
+  version: string;
+  keyringAvailable: boolean;
+  keyringHelp: string;
+  notice: string;
+  problem?: Problem;
+  user?: User;
+}
+
+export type KeyStore = 'keyring' | 'passphrase';
+
+export interface SetupRequest {
+  clinic: string;
+  adminUsername: string;
+  adminName: string;
+  password: string;
+  keyStore: KeyStore;
+  passphrase: string;
+}
+
+export interface SetupResult {
+  recoveryKey: string;
+}
+
+export interface LoginRequest {
+  username: string;
+  password: string;
+  noticeAccepted: boolean;
+}
+
+export interface LoginEvent {
+  at: string;
+  workstation: string;
+}
+
+export interface LoginResult {
+  user: User;
+  lastLogin?: LoginEvent;
+  failedSince: LoginEvent[];
+}
+
+export type Sex = '' | 'female' | 'male' | 'other' | 'unknown';
+
+export interface PatientInput {
+  family: string;
+  given: string;
+  other: string;
+  sex: Sex;
+  birthDate: string;
+  ageYears: string;
+  nationalId: string;
+  phone: string;
+  village: string;
+  address: string;
+  kinName: string;
+  kinRelation: string;
+  kinPhone: string;
+}
+
+export interface Patient {
+  id: string;
+  versionId: string;
+  clinicNo: string;
+  family: string;
+  given: string;
+  other: string;
+  sex: string;
+  birthDate: string;
+  birthEstimated: boolean;
+  age: string;
+  nationalId: string;
+  phone: string;
+  village: string;
+  address: string;
+  kinName: string;
+  kinRelation: string;
+  kinPhone: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type MatchKind = 'name' | 'phonetic' | 'clinic number' | 'national id' | 'birth year' | (string & {});
+
+export interface PatientHit {
+  id: string;
+  clinicNo: string;
+  family: string;
+  given: string;
+  other: string;
+  sex: string;
+  birthDate: string;
+  birthEstimated: boolean;
+  age: string;
+  village: string;
+  match: MatchKind;
+}
+
+export interface Change {
+  field: string;
+  label: string;
+  old: string;
+  new: string;
+}
+
+export interface Version {
+  versionId: string;
+  at: string;
+  author: string;
+  device: string;
+  reason: string;
+  changes: Change[];
+  patient: Patient;
+}
+
+export interface UpdateRequest {
+  id: string;
+  baseVersionId: string;
+  patient: PatientInput;
+  reason: string;
+}
+
+export type FieldErrors = Record<string, string>;
+
+export const GENERIC_MESSAGE = 'Something went wrong.';
+
+/** Thrown by every wrapper below; carries a normalised Problem. */
+export class ProblemError extends Error {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.message);
+    this.name = 'ProblemError';
+    this.problem = problem;
+  }
+}
+
+function unknownProblem(): Problem {
+  return { code: 'E_INTERNAL', message: GENERIC_MESSAGE };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringFields(v: unknown): Record<string, string> | undefined {
+  if (!isRecord(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val === 'string' && val !== '') out[k] = val;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Builds a clean Problem from a plain object if it looks like one, else null. */
+function fromObject(o: Record<string, unknown>): Problem | null {
+  if (typeof o.code !== 'string' || o.code.trim() === '') return null;
+  const code = o.code.trim();
+  const message = typeof o.message === 'string' && o.message.trim() !== '' ? o.message : GENERIC_MESSAGE;
+  const p: Problem = { code, message };
+  if (typeof o.incident === 'string' && o.incident !== '') p.incident = o.incident;
+  const fields = stringFields(o.fields);
+  if (fields) p.fields = fields;
+  return p;
+}
+
+function fromString(s: string): Problem | null {
+  const t = s.trim();
+  if (!t.startsWith('{')) return null;
+  try {
+    const parsed: unknown = JSON.parse(t);
+    return isRecord(parsed) ? fromObject(parsed) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Turns whatever a rejected binding call produced into a Problem:
+ * a Problem-like object, a JSON string of one, an Error whose message is
+ * such a JSON string, or a ProblemError. Anything else is reported as
+ * E_INTERNAL with a generic message so that no raw detail reaches the screen.
+ */
+export function normalizeProblem(err: unknown): Problem {
+  if (err instanceof ProblemError) return err.problem;
+  if (typeof err === 'string') return fromString(err) ?? unknownProblem();
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return fromString(err.message) ?? (isRecord(cause) ? fromObject(cause) : null) ?? unknownProblem();
+  }
+  if (isRecord(err)) {
+    const direct = fromObject(err);
+    if (direct) return direct;
+    // Some runtimes wrap the payload: {error: ...} or {message: "<json>"}.
+    if ('error' in err && err.error !== err) return normalizeProblem(err.error);
+    if (typeof err.message === 'string') return fromString(err.message) ?? unknownProblem();
+  }
+  return unknownProblem();
+}
+
+export function problemOf(err: unknown): Problem {
+  return normalizeProblem(err);
+}
+
+// ---------------------------------------------------------------------------
+// Binding access
+
+type Binding = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+interface GoWindow {
+  go?: { app?: { App?: Binding } };
+}
+
+function currentBinding(): Binding | undefined {
+  return (globalThis as unknown as GoWindow).go?.app?.App;
+}
+
+let bindingWaitMs = 10_000;
+
+/** For tests: how long to wait for window.go to appear. */
+export function setBindingWait(ms: number): void {
+  bindingWaitMs = ms;
+}
+
+async function binding(): Promise<Binding> {
+  const b = currentBinding();
+  if (b) return b;
+  // The Wails runtime scripts normally run before this bundle; wait a little
+  // in case they are late.
+  const deadline = Date.now() + bindingWaitMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    const later = currentBinding();
+    if (later) return later;
+  }
+  throw new ProblemError({
+    code: 'E_INTERNAL',
+    message: 'The application backend is not available. Close Outpost and start it again.',
+  });
+}
+
+type SessionListener = (p: Problem) => void;
+let sessionListener: SessionListener | null = null;
+
+/** Registers the handler called whenever a call fails with E_SESSION. */
+export function onSessionEnded(fn: SessionListener | null): void {
+  sessionListener = fn;
+}
+
+async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+  const b = await binding();
+  const fn = b[method];
+  if (typeof fn !== 'function') {
+    throw new ProblemError({ code: 'E_INTERNAL', message: GENERIC_MESSAGE });
+  }
+  try {
+    return (await fn(...args)) as T;
+  } catch (err) {
+    const p = normalizeProblem(err);
+    if (p.code === 'E_SESSION' && sessionListener) sessionListener(p);
+    throw new ProblemError(p);
+  }
+}
+
+export const api = {
+  status: () => call<Status>('Status'),
+  setup: (req: SetupRequest) => call<SetupResult>('Setup', req),
+  unlock: (passphrase: string) => call<void>('Unlock', passphrase),
+  login: (req: LoginRequest) => call<LoginResult>('Login', req),
+  logout: () => call<void>('Logout'),
+  validatePatient: async (p: PatientInput) => (await call<FieldErrors | null>('ValidatePatient', p)) ?? {},
+  registerPatient: (p: PatientInput) => call<Patient>('RegisterPatient', p),
+  updatePatient: (req: UpdateRequest) => call<Patient>('UpdatePatient', req),
+  getPatient: (id: string) => call<Patient>('GetPatient', id),
+  patientHistory: async (id: string) => (await call<Version[] | null>('PatientHistory', id)) ?? [],
+  searchPatients: async (query: string) => (await call<PatientHit[] | null>('SearchPatients', query)) ?? [],
+  uiReady: (screen: string) => call<void>('UIReady', screen),
+};
+
+export type Api = typeof api;

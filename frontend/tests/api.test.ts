@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GENERIC_MESSAGE, ProblemError, api, normalizeProblem, onSessionEnded, setBindingWait } from '../src/lib/api';
+import { fakeApp } from './fakeGo';
+
+const generic = { code: 'E_INTERNAL', message: GENERIC_MESSAGE };
+
+describe('normalizeProblem', () => {
+  it('keeps a Problem object', () => {
+    const p = { code: 'E_AUTH', message: 'Wrong username or password.', incident: 'INC-1' };
+    expect(normalizeProblem(p)).toEqual(p);
+  });
+
+  it('keeps string field messages and drops anything else', () => {
+    const p = normalizeProblem({
+      code: 'E_VALIDATION',
+      message: 'Check the form.',
+      fields: { family: 'Required.', given: 3, other: '', nested: { x: 1 } },
+      stack: 'goroutine 1 [running]',
+    });
+    expect(p).toEqual({ code: 'E_VALIDATION', message: 'Check the form.', fields: { family: 'Required.' } });
+  });
+
+  it('parses a JSON string of a Problem', () => {
+    const s = JSON.stringify({ code: 'E_CONFLICT', message: 'Changed by someone else.', incident: 'abc' });
+    expect(normalizeProblem(s)).toEqual({ code: 'E_CONFLICT', message: 'Changed by someone else.', incident: 'abc' });
+  });
+
+  it('parses an Error whose message is a JSON Problem (newer Wails runtimes)', () => {
+    const err = new Error(JSON.stringify({ code: 'E_SESSION', message: 'Please sign in again.' }));
+    expect(normalizeProblem(err)).toEqual({ code: 'E_SESSION', message: 'Please sign in again.' });
+  });
+
+  it('unwraps {error: ...}', () => {
+    expect(normalizeProblem({ error: '{"code":"E_FORBIDDEN","message":"Not allowed."}' })).toEqual({
+      code: 'E_FORBIDDEN',
+      message: 'Not allowed.',
+    });
+  });
+
+  it('uses a generic message when the code is there but the message is not', () => {
+    expect(normalizeProblem({ code: 'E_VAULT' })).toEqual({ code: 'E_VAULT', message: GENERIC_MESSAGE });
+  });
+
+  it.each([
+    ['a plain string', 'sql: database is closed'],
+    ['a plain Error', new Error('panic: runtime error: index out of range')],
+    ['malformed JSON', '{"code": '],
+    ['JSON without a code', '{"message":"x"}'],
+    ['a JSON array', '[1,2]'],
+    ['null', null],
+    ['undefined', undefined],
+    ['a number', 42],
+    ['an object without code', { message: 'hi' }],
+  ])('turns %s into E_INTERNAL with a generic message', (_label, value) => {
+    expect(normalizeProblem(value)).toEqual(generic);
+  });
+
+  it('passes a ProblemError through', () => {
+    const p = { code: 'E_NOT_FOUND', message: 'No such patient.' };
+    expect(normalizeProblem(new ProblemError(p))).toBe(p);
+  });
+});
+
+describe('api calls', () => {
+  afterEach(() => {
+    onSessionEnded(null);
+    setBindingWait(10_000);
+  });
+
+  it('calls the bound Go method with its arguments', async () => {
+    fakeApp.SearchPatients.mockResolvedValueOnce([{ id: '1' }]);
+    await expect(api.searchPatients('schmidt 1982')).resolves.toEqual([{ id: '1' }]);
+    expect(fakeApp.SearchPatients).toHaveBeenCalledWith('schmidt 1982');
+  });
+
+  it('turns null lists and maps into empty ones', async () => {
+    fakeApp.SearchPatients.mockResolvedValueOnce(null);
+    fakeApp.PatientHistory.mockResolvedValueOnce(null);
+    fakeApp.ValidatePatient.mockResolvedValueOnce(null);
+    await expect(api.searchPatients('x')).resolves.toEqual([]);
+    await expect(api.patientHistory('x')).resolves.toEqual([]);
+    await expect(api.validatePatient({} as never)).resolves.toEqual({});
+  });
+
+  it('rejects with a ProblemError carrying the normalised problem', async () => {
+    fakeApp.Login.mockRejectedValueOnce('{"code":"E_AUTH","message":"Wrong username or password.","incident":"I-9"}');
+    const err = await api.login({ username: 'a', password: 'b', noticeAccepted: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProblemError);
+    expect(err.problem).toEqual({ code: 'E_AUTH', message: 'Wrong username or password.', incident: 'I-9' });
+  });
+
+  it('tells the session listener about E_SESSION', async () => {
+    const listener = vi.fn();
+    onSessionEnded(listener);
+    fakeApp.GetPatient.mockRejectedValueOnce({ code: 'E_SESSION', message: 'Signed out.' });
+    await expect(api.getPatient('p1')).rejects.toBeInstanceOf(ProblemError);
+    expect(listener).toHaveBeenCalledWith({ code: 'E_SESSION', message: 'Signed out.' });
+  });
+
+  it('fails cleanly when the backend bindings never appear', async () => {
+    delete (globalThis as { go?: unknown }).go;
+    setBindingWait(60);
+    const err = await api.status().catch((e) => e);
+    expect(err).toBeInstanceOf(ProblemError);
+    expect(err.problem.code).toBe('E_INTERNAL');
+  });
+});
