@@ -139,13 +139,9 @@ test('Outpost: setup, sign-in, register, search, edit, history', { timeout: 300_
   const consoleErrors = [];
   const consoleAll = [];
   const pageErrors = [];
-  // The required CSP lists frame-ancestors, which browsers ignore in a <meta>
-  // tag and say so on the console. That one notice is expected; the directive
-  // only takes effect when the backend also sends it as an HTTP header.
-  const benign = (text) => /^The Content Security Policy directive 'frame-ancestors' is ignored when delivered via a <meta> element\.?$/.test(text);
   page.on('console', (msg) => {
     consoleAll.push(msg.text());
-    if (msg.type() === 'error' && !benign(msg.text())) consoleErrors.push(msg.text());
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('pageerror', (err) => pageErrors.push(String(err && err.message ? err.message : err)));
 
@@ -163,7 +159,10 @@ test('Outpost: setup, sign-in, register, search, edit, history', { timeout: 300_
 
   try {
     await step('open the app: setup screen', async () => {
-      await page.goto(`${baseURL}/`);
+      const response = await page.goto(`${baseURL}/`);
+      const csp = response.headers()['content-security-policy'] || '';
+      assert.match(csp, /script-src 'self'/, 'the page is served with a strict CSP header');
+      assert.match(csp, /frame-ancestors 'none'/, 'the CSP header forbids framing');
       await page.getByTestId('setup-form').waitFor({ timeout: SLOW });
     });
 
