@@ -3,6 +3,7 @@
 package main
 
 import (
+	_ "embed"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,9 @@ import (
 	"outpost/backend/vault"
 	"outpost/frontend"
 )
+
+//go:embed build/appicon.png
+var icon []byte
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -50,7 +54,9 @@ func main() {
 		Log:         log,
 		OnReady:     func(screen string) { fmt.Printf("ui ready: screen=%s\n", screen) },
 	})
-	if err := wails.Run(app.Options(a, frontend.Assets())); err != nil {
+	opts := app.Options(a, frontend.Assets())
+	opts.Linux.Icon = icon
+	if err := wails.Run(opts); err != nil {
 		log.Error("window failed", "cause", err.Error())
 		os.Exit(1)
 	}
