@@ -49,9 +49,9 @@ type App struct {
 
 	mu       sync.Mutex
 	svc      *clinic.Services // nil until the vault is open
-	session  *session
-	state    string   // one of the Screen constants, before sign-in
-	fatal    *Problem // why the vault cannot be used
+	sid      string           // the window's session id; "" when signed out
+	state    string           // one of the Screen constants, before sign-in
+	fatal    *Problem         // why the vault cannot be used
 	readyOne sync.Once
 }
 
@@ -74,6 +74,11 @@ func New(cfg Config) *App {
 	}
 	return &App{cfg: cfg}
 }
+
+var (
+	probeKeyring = vault.ProbeKeyring
+	keyringHelp  = vault.KeyringHelp
+)
 
 func (a *App) vaultOptions() vault.Options {
 	return vault.Options{Dir: a.cfg.DataDir, Keyring: a.cfg.Keyring, Rand: a.cfg.Rand, Now: a.cfg.Now, Argon2: a.cfg.Argon2}
@@ -118,7 +123,7 @@ func (a *App) setFatal(method string, err error) {
 func (a *App) stop() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.session = nil
+	a.sid = ""
 	if a.svc != nil {
 		a.svc.Close()
 		a.svc = nil

@@ -14,6 +14,7 @@ import (
 	"outpost/backend/auth"
 	"outpost/backend/clinic"
 	"outpost/backend/ehr"
+	"outpost/backend/totp"
 	"outpost/backend/vault"
 	"outpost/backend/vault/vaulttest"
 )
@@ -52,10 +53,51 @@ func signedIn(t *testing.T) (*App, *testClock) {
 	if _, err := a.Setup(setupReq); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	if _, err := a.Login(LoginRequest{Username: "admin.rose", Password: setupReq.Password, NoticeAccepted: true}); err != nil {
-		t.Fatalf("login: %v", err)
-	}
+	enrolAndSignIn(t, a, clock, "admin.rose", setupReq.Password)
 	return a, clock
+}
+
+// enrolAndSignIn takes an administrator through the first sign-in: MFA
+// enrolment (which ends the session), then a sign-in with the new factor.
+// It returns the TOTP secret.
+func enrolAndSignIn(t *testing.T, a *App, clock *testClock, user, password string) totp.Secret {
+	t.Helper()
+	lr, err := a.Login(LoginRequest{Username: user, Password: password, NoticeAccepted: true})
+	if err != nil || lr.Next != "enroll" {
+		t.Fatalf("first login: next %q, %v", lr.Next, err)
+	}
+	en, err := a.BeginMFAEnrollment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := totp.ParseBase32(en.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := a.ConfirmMFAEnrollment(totp.Code(secret, clock.t))
+	if err != nil || len(rec.RecoveryCodes) != 10 {
+		t.Fatalf("confirm enrolment: %v", err)
+	}
+	if st := a.Status(); st.Screen != ScreenLogin {
+		t.Fatalf("after enrolment: %s, want login", st.Screen)
+	}
+	mfaSignIn(t, a, clock, user, password, secret)
+	return secret
+}
+
+func mfaSignIn(t *testing.T, a *App, clock *testClock, user, password string, secret totp.Secret) {
+	t.Helper()
+	clock.t = clock.t.Add(30 * time.Second) // a code is never accepted twice
+	lr, err := a.Login(LoginRequest{Username: user, Password: password, NoticeAccepted: true})
+	if err != nil || lr.Next != "mfa" {
+		t.Fatalf("login: next %q, %v", lr.Next, err)
+	}
+	if _, err := a.VerifyMFA(totp.Code(secret, clock.t)); err != nil {
+		t.Fatalf("verify mfa: %v", err)
+	}
+	if st := a.Status(); st.Screen != ScreenHome {
+		t.Fatalf("after mfa: %s, want home", st.Screen)
+	}
 }
 
 func TestFirstRunToHistory(t *testing.T) {
@@ -104,12 +146,16 @@ func TestFirstRunToHistory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	if lr.LastLogin != nil || len(lr.FailedSince) != 1 {
-		t.Errorf("first login: last %+v, failed since %+v (want none, one)", lr.LastLogin, lr.FailedSince)
+	if lr.LastLogin != nil || len(lr.FailedSince) != 1 || lr.Next != "enroll" {
+		t.Errorf("first login: last %+v, failed since %+v, next %q (want none, one, enroll)", lr.LastLogin, lr.FailedSince, lr.Next)
 	}
-	if st := a.Status(); st.Screen != ScreenHome || st.User == nil || st.User.Username != "admin.rose" {
+	if st := a.Status(); st.Screen != ScreenEnroll || st.User == nil || st.User.Username != "admin.rose" {
 		t.Fatalf("status after login = %+v", st)
 	}
+	if _, err := a.SearchPatients("x"); problemOf(t, err).Code != ehr.EMFA {
+		t.Fatalf("search before enrolment: %v", err)
+	}
+	secret := enrolAndSignIn(t, a, clock, "admin.rose", setupReq.Password)
 
 	in := ehr.PatientInput{Family: "Schmidt", Given: "Catherine", Sex: "female", BirthDate: "1982-04-17", Village: "Lowland"}
 	fields, err := a.ValidatePatient(ehr.PatientInput{Family: "Schmidt", BirthDate: "1982-13-40"})
@@ -130,7 +176,7 @@ func TestFirstRunToHistory(t *testing.T) {
 	if err != nil || len(hits) != 1 || hits[0].ID != pat.ID {
 		t.Fatalf("search misspelt: %+v %v", hits, err)
 	}
-	clock.t = clock.t.Add(time.Hour)
+	clock.t = clock.t.Add(5 * time.Minute)
 	in.Village = "Upland"
 	up, err := a.UpdatePatient(UpdateRequest{ID: pat.ID, BaseVersionID: pat.VersionID, Patient: in, Reason: "moved"})
 	if err != nil {
@@ -158,19 +204,23 @@ func TestFirstRunToHistory(t *testing.T) {
 
 	// The same vault opens again on the next start, with the key from the keyring.
 	Stop(a)
-	b, _ := newApp(t, dir, kr)
+	b := New(Config{DataDir: dir, Keyring: kr, Now: clock.Now, Rand: rand.Reader, Version: "test",
+		Workstation: "ws-test", Argon2: vaulttest.FastArgon2, Passwords: fastPasswords})
+	Start(context.Background(), b)
+	t.Cleanup(func() { Stop(b) })
 	if st := b.Status(); st.Screen != ScreenLogin {
 		t.Fatalf("restart status = %+v", st)
 	}
+	clock.t = clock.t.Add(30 * time.Second)
 	lr, err = b.Login(LoginRequest{Username: "admin.rose", Password: setupReq.Password, NoticeAccepted: true})
-	if err != nil || lr.LastLogin == nil || lr.LastLogin.Workstation != "ws-test" {
+	if err != nil || lr.LastLogin == nil || lr.LastLogin.Workstation != "ws-test" || lr.Next != "mfa" {
 		t.Fatalf("second login: %+v %v", lr, err)
+	}
+	if _, err := b.VerifyMFA(totp.Code(secret, clock.t)); err != nil {
+		t.Fatalf("mfa after restart: %v", err)
 	}
 }
 
-// publicMethods may be called without a session; every other bound
-// method must refuse.
-var publicMethods = map[string]bool{"Status": true, "Setup": true, "Unlock": true, "Login": true, "Logout": true, "UIReady": true}
 
 // P1: every bound method, enumerated by reflection so that none can be
 // forgotten, refuses to act without a session.
@@ -187,7 +237,7 @@ func TestEveryBoundMethodNeedsASession(t *testing.T) {
 	tested := 0
 	for i := 0; i < v.NumMethod(); i++ {
 		name := v.Type().Method(i).Name
-		if publicMethods[name] {
+		if methodPerms[name] == public {
 			continue
 		}
 		m := v.Method(i)

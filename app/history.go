@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"time"
 
-	"outpost/backend/auth"
 	"outpost/backend/ehr"
 	"outpost/backend/records"
 )
@@ -67,11 +65,11 @@ func diffPatients(old, cur ehr.Patient) []Change {
 // PatientHistory returns every version of a patient, newest first, each
 // with who wrote it, when, why, and what changed.
 func (a *App) PatientHistory(id string) ([]Version, error) {
-	act, store, err := a.begin("PatientHistory", auth.PermPatientRead)
+	c, err := a.begin("PatientHistory")
 	if err != nil {
 		return nil, err
 	}
-	versions, err := store.History(context.Background(), act, id)
+	versions, err := c.svc.Records.History(c.ctx, c.actor, id)
 	if err != nil {
 		return nil, problem(a.cfg.Log, "PatientHistory", err)
 	}

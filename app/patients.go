@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"time"
 
-	"outpost/backend/auth"
 	"outpost/backend/ehr"
 	"outpost/backend/records"
 )
@@ -30,6 +28,8 @@ type Patient struct {
 	KinPhone       string `json:"kinPhone"`
 	UpdatedAt      string `json:"updatedAt"`
 	UpdatedBy      string `json:"updatedBy"`
+	Restricted     bool   `json:"restricted"`
+	RestrictedBy   string `json:"restrictedBy"`
 }
 
 // PatientHit is one search result.
@@ -45,6 +45,7 @@ type PatientHit struct {
 	Age            string `json:"age"`
 	Village        string `json:"village"`
 	Match          string `json:"match"`
+	Restricted     bool   `json:"restricted"`
 }
 
 // UpdateRequest is an edit of a patient: base is the version the user
@@ -67,25 +68,14 @@ func (a *App) patientView(r records.PatientRecord) Patient {
 		NationalID: p.NationalID, Phone: p.Phone, Village: p.Village, Address: p.Address,
 		KinName: p.KinName, KinRelation: p.KinRelation, KinPhone: p.KinPhone,
 		UpdatedAt: r.HLC.Time().Format(time.RFC3339), UpdatedBy: r.Author,
+		Restricted: p.Restricted, RestrictedBy: r.RestrictedBy,
 	}
-}
-
-// begin authorizes a call and returns what it needs, without holding the
-// lock while the call runs.
-func (a *App) begin(method, perm string) (records.Actor, *records.Store, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	act, err := a.authorize(method, perm)
-	if err != nil {
-		return records.Actor{}, nil, err
-	}
-	return act, a.svc.Records, nil
 }
 
 // ValidatePatient checks a form without saving it and returns field
 // messages (empty when valid). The backend is the one source of the rules.
 func (a *App) ValidatePatient(in ehr.PatientInput) (map[string]string, error) {
-	if _, _, err := a.begin("ValidatePatient", auth.PermPatientWrite); err != nil {
+	if _, err := a.begin("ValidatePatient"); err != nil {
 		return nil, err
 	}
 	_, err := in.Patient(a.cfg.Now())
@@ -98,7 +88,7 @@ func (a *App) ValidatePatient(in ehr.PatientInput) (map[string]string, error) {
 
 // RegisterPatient validates and stores a new patient.
 func (a *App) RegisterPatient(in ehr.PatientInput) (Patient, error) {
-	act, store, err := a.begin("RegisterPatient", auth.PermPatientWrite)
+	c, err := a.begin("RegisterPatient")
 	if err != nil {
 		return Patient{}, err
 	}
@@ -106,7 +96,7 @@ func (a *App) RegisterPatient(in ehr.PatientInput) (Patient, error) {
 	if err != nil {
 		return Patient{}, problem(a.cfg.Log, "RegisterPatient", err)
 	}
-	rec, err := store.RegisterPatient(context.Background(), act, p)
+	rec, err := c.svc.Records.RegisterPatient(c.ctx, c.actor, p)
 	if err != nil {
 		return Patient{}, problem(a.cfg.Log, "RegisterPatient", err)
 	}
@@ -115,7 +105,7 @@ func (a *App) RegisterPatient(in ehr.PatientInput) (Patient, error) {
 
 // UpdatePatient stores a new version of a patient.
 func (a *App) UpdatePatient(req UpdateRequest) (Patient, error) {
-	act, store, err := a.begin("UpdatePatient", auth.PermPatientWrite)
+	c, err := a.begin("UpdatePatient")
 	if err != nil {
 		return Patient{}, err
 	}
@@ -123,7 +113,7 @@ func (a *App) UpdatePatient(req UpdateRequest) (Patient, error) {
 	if err != nil {
 		return Patient{}, problem(a.cfg.Log, "UpdatePatient", err)
 	}
-	rec, err := store.UpdatePatient(context.Background(), act, req.ID, req.BaseVersionID, p, req.Reason)
+	rec, err := c.svc.Records.UpdatePatient(c.ctx, c.actor, req.ID, req.BaseVersionID, p, req.Reason)
 	if err != nil {
 		return Patient{}, problem(a.cfg.Log, "UpdatePatient", err)
 	}
@@ -132,11 +122,11 @@ func (a *App) UpdatePatient(req UpdateRequest) (Patient, error) {
 
 // GetPatient returns a patient's current demographics.
 func (a *App) GetPatient(id string) (Patient, error) {
-	act, store, err := a.begin("GetPatient", auth.PermPatientRead)
+	c, err := a.begin("GetPatient")
 	if err != nil {
 		return Patient{}, err
 	}
-	rec, err := store.Patient(context.Background(), act, id)
+	rec, err := c.svc.Records.Patient(c.ctx, c.actor, id)
 	if err != nil {
 		return Patient{}, problem(a.cfg.Log, "GetPatient", err)
 	}
@@ -146,11 +136,11 @@ func (a *App) GetPatient(id string) (Patient, error) {
 // SearchPatients finds patients by name (prefix, accent- and
 // spelling-tolerant), clinic number, national id or birth year.
 func (a *App) SearchPatients(query string) ([]PatientHit, error) {
-	act, store, err := a.begin("SearchPatients", auth.PermPatientRead)
+	c, err := a.begin("SearchPatients")
 	if err != nil {
 		return nil, err
 	}
-	hits, err := store.SearchPatients(context.Background(), act, query, SearchLimit)
+	hits, err := c.svc.Records.SearchPatients(c.ctx, c.actor, query, SearchLimit)
 	if err != nil {
 		return nil, problem(a.cfg.Log, "SearchPatients", err)
 	}
@@ -161,7 +151,55 @@ func (a *App) SearchPatients(query string) ([]PatientHit, error) {
 		out = append(out, PatientHit{
 			ID: h.ID, ClinicNo: h.ClinicNo, Family: h.Family, Given: h.Given, Other: h.Other, Sex: h.Sex,
 			BirthDate: h.BirthDate, BirthEstimated: h.BirthEstimated, Age: p.Age(now), Village: h.Village, Match: h.Match,
+			Restricted: h.Restricted,
 		})
 	}
 	return out, nil
+}
+
+// RestrictRequest restricts a chart to its responsible clinician, or
+// lifts the restriction.
+type RestrictRequest struct {
+	ID         string `json:"id"`
+	Restricted bool   `json:"restricted"`
+	Reason     string `json:"reason"`
+}
+
+// SetPatientRestricted restricts a chart to the calling clinician, or
+// lifts the restriction; either is a new version with its reason.
+func (a *App) SetPatientRestricted(req RestrictRequest) (Patient, error) {
+	c, err := a.begin("SetPatientRestricted")
+	if err != nil {
+		return Patient{}, err
+	}
+	rec, err := c.svc.Records.SetRestricted(c.ctx, c.actor, req.ID, req.Restricted, req.Reason)
+	if err != nil {
+		return Patient{}, problem(a.cfg.Log, "SetPatientRestricted", err)
+	}
+	return a.patientView(rec), nil
+}
+
+// BreakGlassRequest asks for emergency access to a restricted chart.
+type BreakGlassRequest struct {
+	PatientID string `json:"patientId"`
+	Reason    string `json:"reason"`
+}
+
+// BreakGlassGrant says until when the emergency access lasts.
+type BreakGlassGrant struct {
+	Until string `json:"until"` // RFC 3339
+}
+
+// BreakGlass opens a restricted chart in an emergency: time-boxed,
+// audited with the reason, and reported to the security officer.
+func (a *App) BreakGlass(req BreakGlassRequest) (BreakGlassGrant, error) {
+	c, err := a.begin("BreakGlass")
+	if err != nil {
+		return BreakGlassGrant{}, err
+	}
+	until, err := c.svc.Records.BreakGlass(c.ctx, c.actor, req.PatientID, req.Reason)
+	if err != nil {
+		return BreakGlassGrant{}, problem(a.cfg.Log, "BreakGlass", err)
+	}
+	return BreakGlassGrant{Until: until.Format(time.RFC3339)}, nil
 }

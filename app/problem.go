@@ -69,3 +69,20 @@ func FormatError(err error) any {
 	}
 	return &Problem{Code: ehr.EInternal, Message: ehr.ErrorMessage(err), Incident: newIncident()}
 }
+
+// renameField moves a field message to the name the form uses.
+func renameField(err error, from, to string) error {
+	var e *ehr.Error
+	if errors.As(err, &e) && e.Fields != nil {
+		if msg, ok := e.Fields[from]; ok {
+			f := map[string]string{}
+			for k, v := range e.Fields {
+				f[k] = v
+			}
+			delete(f, from)
+			f[to] = msg
+			return &ehr.Error{Code: e.Code, Message: e.Message, Fields: f, Err: e.Err}
+		}
+	}
+	return err
+}

@@ -2,34 +2,54 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"regexp"
 	"time"
 
 	"outpost/backend/audit"
 	"outpost/backend/auth"
+	"outpost/backend/clinic"
 	"outpost/backend/ehr"
 	"outpost/backend/records"
-	"outpost/backend/vault"
 )
 
-// session is the signed-in user of this window.
-type session struct {
-	id      string
-	user    auth.User
-	started time.Time
-}
+// Access levels of bound methods besides the permissions of auth.
+const (
+	public  = "public"  // callable before sign-in
+	session = "session" // any session of the caller, in whatever stage
+)
 
-func (s *session) actor() records.Actor {
-	return records.Actor{UserID: s.user.ID, Username: s.user.Username, Roles: s.user.Roles, Session: s.id}
+// methodPerms is the access of every bound method: public, session, or a
+// permission from auth's table. A bound method missing here fails the
+// reflection test, and is refused at run time.
+var methodPerms = map[string]string{
+	"Status": public, "Setup": public, "Unlock": public, "Login": public, "Logout": public, "UIReady": public,
+
+	"VerifyMFA": session, "ChangePassword": session, "BeginMFAEnrollment": session, "ConfirmMFAEnrollment": session,
+	"LockSession": session, "UnlockSession": session,
+
+	"ValidatePatient": auth.PermPatientWrite, "RegisterPatient": auth.PermPatientWrite, "UpdatePatient": auth.PermPatientWrite,
+	"GetPatient": auth.PermPatientRead, "SearchPatients": auth.PermPatientRead, "PatientHistory": auth.PermPatientRead,
+	"SetPatientRestricted": auth.PermPatientRestrict, "BreakGlass": auth.PermBreakGlass,
+
+	"ListUsers": auth.PermUsersManage, "CreateUser": auth.PermUsersManage, "SetUserRoles": auth.PermUsersManage,
+	"DisableUser": auth.PermUsersManage, "EnableUser": auth.PermUsersManage, "UnlockUser": auth.PermUsersManage,
+	"ResetPassword": auth.PermUsersManage, "ResetMFA": auth.PermUsersManage, "RequestUserDeletion": auth.PermUsersManage,
+	"ListDeletionRequests": auth.PermUsersManage, "ApproveUserDeletion": auth.PermUsersManage,
+	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
+	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
 }
 
 // User is the signed-in user as the UI shows it.
 type User struct {
-	Username string   `json:"username"`
-	Name     string   `json:"name"`
-	Roles    []string `json:"roles"`
+	Username    string   `json:"username"`
+	Name        string   `json:"name"`
+	Roles       []string `json:"roles"`
+	Permissions []string `json:"permissions"`
+}
+
+func userView(u auth.User) *User {
+	return &User{Username: u.Username, Name: u.Name, Roles: u.Roles, Permissions: auth.Permissions(u.Roles)}
 }
 
 // Status tells the UI which screen to show.
@@ -40,32 +60,75 @@ type Status struct {
 	KeyringAvailable bool     `json:"keyringAvailable"`
 	KeyringHelp      string   `json:"keyringHelp"`
 	Notice           string   `json:"notice"`
+	IdleMinutes      int      `json:"idleMinutes"`
 	Problem          *Problem `json:"problem,omitempty"`
 	User             *User    `json:"user,omitempty"`
 }
 
-// Status reports the state of this installation. It needs no session and
-// reveals no patient data.
+// Session screens.
+const (
+	ScreenMFA      = "mfa"
+	ScreenPassword = "password"
+	ScreenEnroll   = "enroll"
+	ScreenLocked   = "locked"
+)
+
+// Status reports the state of this installation and of the window's
+// session. It needs no session and reveals no patient data.
 func (a *App) Status() Status {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	st := Status{Screen: a.state, Version: a.cfg.Version, KeyringAvailable: true}
+	svc, sid := a.svc, a.sid
 	switch a.state {
 	case ScreenSetup:
-		if err := vault.ProbeKeyring(a.cfg.Keyring); err != nil {
+		if err := probeKeyring(a.cfg.Keyring); err != nil {
 			a.cfg.Log.Warn("no usable OS keyring", "cause", err.Error())
-			st.KeyringAvailable, st.KeyringHelp = false, vault.KeyringHelp
+			st.KeyringAvailable, st.KeyringHelp = false, keyringHelp
 		}
 	case ScreenFatal:
 		st.Problem = a.fatal
 	case ScreenLogin:
-		st.Clinic, st.Notice = a.svc.Info.Name, a.svc.Info.Notice
-		if a.session != nil {
-			st.Screen = ScreenHome
-			st.User = &User{Username: a.session.user.Username, Name: a.session.user.Name, Roles: a.session.user.Roles}
-		}
+		st.Clinic, st.Notice = svc.Info.Name, a.notice(svc)
+	}
+	a.mu.Unlock()
+	if st.Screen != ScreenLogin || sid == "" {
+		return st
+	}
+	ss, err := svc.Users.Check(context.Background(), sid)
+	if err != nil {
+		a.dropSession(sid)
+		return st
+	}
+	st.User, st.IdleMinutes = userView(ss.User), int(ss.Idle.Minutes())
+	switch {
+	case ss.Locked:
+		st.Screen = ScreenLocked
+	case ss.Stage == auth.StageMFA:
+		st.Screen = ScreenMFA
+	case ss.Stage == auth.StagePassword:
+		st.Screen = ScreenPassword
+	case ss.Stage == auth.StageEnroll:
+		st.Screen = ScreenEnroll
+	default:
+		st.Screen = ScreenHome
 	}
 	return st
+}
+
+func (a *App) notice(svc *clinic.Services) string {
+	if s, err := svc.Users.Settings(context.Background()); err == nil && s.Notice != "" {
+		return s.Notice
+	}
+	return svc.Info.Notice
+}
+
+// dropSession forgets the window's session if it is still sid.
+func (a *App) dropSession(sid string) {
+	a.mu.Lock()
+	if a.sid == sid {
+		a.sid = ""
+	}
+	a.mu.Unlock()
 }
 
 // LoginRequest is the sign-in form.
@@ -81,42 +144,48 @@ type LoginEvent struct {
 	Workstation string `json:"workstation"`
 }
 
-// LoginResult is shown after sign-in: the previous successful sign-in and
-// every failed attempt since.
+// LoginResult is shown after sign-in: the previous successful sign-in,
+// every failed attempt since, and what must happen before the home
+// screen (Next: "", "mfa", "password" or "enroll").
 type LoginResult struct {
 	User        User         `json:"user"`
 	LastLogin   *LoginEvent  `json:"lastLogin,omitempty"`
 	FailedSince []LoginEvent `json:"failedSince"`
+	Next        string       `json:"next"`
 }
 
 // Login signs a user in. The usage and privacy notice must be accepted
-// first; the acceptance is audited.
+// first (S5); the acceptance is audited.
 func (a *App) Login(req LoginRequest) (LoginResult, error) {
 	ctx := context.Background()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.state != ScreenLogin {
+	svc, state, old := a.svc, a.state, a.sid
+	a.mu.Unlock()
+	if state != ScreenLogin {
 		return LoginResult{}, problem(a.cfg.Log, "Login", ehr.Errorf(ehr.ESession, "Outpost is not ready for sign-in."))
 	}
 	if !req.NoticeAccepted {
 		return LoginResult{}, problem(a.cfg.Log, "Login", &ehr.Error{Code: ehr.EInvalid, Message: "Read and accept the usage and privacy notice to continue.",
 			Fields: map[string]string{"noticeAccepted": "Read and accept the notice to continue."}})
 	}
-	res, err := a.svc.Users.Login(ctx, req.Username, req.Password, a.cfg.Workstation)
+	if old != "" {
+		svc.Users.End(ctx, old, "signed in again")
+		a.dropSession(old)
+	}
+	res, err := svc.Users.Login(ctx, req.Username, req.Password, a.cfg.Workstation)
 	if err != nil {
 		return LoginResult{}, problem(a.cfg.Log, "Login", err)
 	}
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return LoginResult{}, problem(a.cfg.Log, "Login", err)
-	}
-	s := &session{id: hex.EncodeToString(id), user: res.User, started: a.cfg.Now()}
-	if err := a.svc.Audit.Record(ctx, a.svc.Vault.W, audit.Event{Username: s.user.Username, Roles: s.user.Roles, Session: s.id,
+	ss := res.Session
+	if err := svc.Audit.Record(ctx, svc.Vault.W, audit.Event{Username: ss.User.Username, Roles: ss.User.Roles, Session: ss.ID,
 		Action: "notice.accept", Outcome: audit.Success}); err != nil {
+		svc.Users.End(ctx, ss.ID, "audit failed")
 		return LoginResult{}, problem(a.cfg.Log, "Login", err)
 	}
-	a.session = s
-	out := LoginResult{User: User{Username: res.User.Username, Name: res.User.Name, Roles: res.User.Roles}, FailedSince: []LoginEvent{}}
+	a.mu.Lock()
+	a.sid = ss.ID
+	a.mu.Unlock()
+	out := LoginResult{User: *userView(ss.User), FailedSince: []LoginEvent{}, Next: ss.Stage}
 	if res.Last != nil {
 		out.LastLogin = &LoginEvent{At: res.Last.At.Format(time.RFC3339), Workstation: res.Last.Workstation}
 	}
@@ -126,35 +195,76 @@ func (a *App) Login(req LoginRequest) (LoginResult, error) {
 	return out, nil
 }
 
-// Logout ends the session.
+// Logout ends the window's session.
 func (a *App) Logout() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.session == nil {
+	svc, sid := a.svc, a.sid
+	a.sid = ""
+	a.mu.Unlock()
+	if svc == nil || sid == "" {
 		return nil
 	}
-	s := a.session
-	a.session = nil
-	if err := a.svc.Audit.Record(context.Background(), a.svc.Vault.W, audit.Event{Username: s.user.Username, Roles: s.user.Roles, Session: s.id,
-		Action: "user.logout", Outcome: audit.Success}); err != nil {
+	if err := svc.Users.End(context.Background(), sid, "signed out"); err != nil {
 		return problem(a.cfg.Log, "Logout", err)
 	}
 	return nil
 }
 
-// authorize returns the session's actor when a session exists and its
-// roles hold perm. Denials are audited. Caller holds a.mu.
-func (a *App) authorize(method, perm string) (records.Actor, error) {
-	if a.session == nil {
-		return records.Actor{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.ESession, "Please sign in."))
+// call is an authorised bound call in progress.
+type call struct {
+	ctx   context.Context
+	svc   *clinic.Services
+	sess  auth.Session
+	actor records.Actor
+}
+
+// begin authorises a bound call by its entry in methodPerms: the session
+// must exist, be unlocked and past its sign-in steps, and its roles must
+// hold the permission (S6, P1). Every refusal for lack of permission is
+// audited. The lock is not held while the call runs.
+func (a *App) begin(method string) (call, error) {
+	perm, ok := methodPerms[method]
+	if !ok || perm == public {
+		return call{}, problem(a.cfg.Log, method, errors.New("method "+method+" has no access rule"))
 	}
-	if !auth.Can(a.session.user.Roles, perm) {
-		act := a.session.actor()
-		a.svc.Audit.Record(context.Background(), a.svc.Vault.W, audit.Event{Username: act.Username, Roles: act.Roles, Session: act.Session,
+	c, err := a.current(method)
+	if err != nil || perm == session {
+		return c, err
+	}
+	ss := c.sess
+	switch {
+	case ss.Locked:
+		return call{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.ELocked, "Your session is locked. Enter your password to continue."))
+	case ss.Stage == auth.StagePassword:
+		return call{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.EPassword, "Set a new password first."))
+	case ss.Stage != "":
+		return call{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.EMFA, "Complete the second sign-in step first."))
+	case !auth.Can(ss.User.Roles, perm):
+		c.svc.Audit.Record(c.ctx, c.svc.Vault.W, audit.Event{Username: ss.User.Username, Roles: ss.User.Roles, Session: ss.ID,
 			Action: method, Outcome: audit.Denied, Detail: "missing permission " + perm})
-		return records.Actor{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.EForbidden, "Your role does not allow this."))
+		return call{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.EForbidden, "Your role does not allow this."))
 	}
-	return a.session.actor(), nil
+	return c, nil
+}
+
+// current returns the window's session, checked, in whatever stage.
+func (a *App) current(method string) (call, error) {
+	a.mu.Lock()
+	svc, sid := a.svc, a.sid
+	a.mu.Unlock()
+	if svc == nil || sid == "" {
+		return call{}, problem(a.cfg.Log, method, ehr.Errorf(ehr.ESession, "Please sign in."))
+	}
+	ctx := context.Background()
+	ss, err := svc.Users.Check(ctx, sid)
+	if err != nil {
+		if ehr.ErrorCode(err) == ehr.ESession {
+			a.dropSession(sid)
+		}
+		return call{}, problem(a.cfg.Log, method, err)
+	}
+	act := records.Actor{UserID: ss.User.ID, Username: ss.User.Username, Roles: ss.User.Roles, Session: ss.ID}
+	return call{ctx: ctx, svc: svc, sess: ss, actor: act}, nil
 }
 
 var screenName = regexp.MustCompile(`^[a-z]{1,20}$`)

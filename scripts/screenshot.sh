@@ -13,7 +13,7 @@ xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
   for _ in $(seq 1 120); do grep -q "ui ready" "$3/app.log" && break; sleep 0.5; done
   sleep 1
   xdotool mousemove 386 395 click 1          # accept the notice
-  xdotool mousemove 640 470 click 1 type --delay 20 demo
+  xdotool mousemove 640 470 click 1 type --delay 20 clinician
   xdotool mousemove 640 548 click 1 type --delay 20 "$2"
   xdotool key Return
   sleep 3

@@ -1,6 +1,8 @@
-// Package auth holds users, their roles and passwords (argon2id), sign-in
-// and its history. The full access rules (lockout, MFA, session limits)
-// build on it.
+// Package auth decides who may do what: users and their roles, one
+// permission table, argon2id passwords with temporary passwords and a
+// password policy, sign-in with lockout, inactivity and session limits,
+// sessions with idle lock and a time limit, TOTP multi-factor sign-in,
+// and the dual-control deletion of accounts.
 package auth
 
 import (
@@ -22,10 +24,10 @@ import (
 const (
 	RoleClinician = "clinician"
 	RoleNurse     = "nurse"
-	RoleClerk     = "clerk"
-	RoleAdmin     = "administrator"
-	RoleOfficer   = "officer"
-	RoleAuditor   = "auditor"
+	RoleClerk     = "clerk"         // registration and scheduling only
+	RoleAdmin     = "administrator" // system functions only
+	RoleOfficer   = "officer"       // security officer: alerts and audit
+	RoleAuditor   = "auditor"       // read-only audit
 )
 
 // AllRoles lists every role.
@@ -33,14 +35,30 @@ var AllRoles = []string{RoleClinician, RoleNurse, RoleClerk, RoleAdmin, RoleOffi
 
 // Permissions.
 const (
-	PermPatientRead  = "patient.read"
-	PermPatientWrite = "patient.write"
+	PermSelf            = "self" // anything a signed-in user does to their own account
+	PermPatientRead     = "patient.read"
+	PermPatientWrite    = "patient.write"
+	PermPatientRestrict = "patient.restrict"
+	PermBreakGlass      = "patient.breakglass"
+	PermUsersManage     = "users.manage"
+	PermSettingsManage  = "settings.manage"
+	PermAlertsRead      = "alerts.read"
+	PermAuditRead       = "audit.read"
 )
 
 // grants is the one permission table: which roles hold which permission.
+// Administrators have no chart access unless they also hold a clinical
+// role; clinical roles have no system functions (S6).
 var grants = map[string][]string{
-	PermPatientRead:  {RoleClinician, RoleNurse, RoleClerk},
-	PermPatientWrite: {RoleClinician, RoleNurse, RoleClerk},
+	PermSelf:            AllRoles,
+	PermPatientRead:     {RoleClinician, RoleNurse, RoleClerk},
+	PermPatientWrite:    {RoleClinician, RoleNurse, RoleClerk},
+	PermPatientRestrict: {RoleClinician},
+	PermBreakGlass:      {RoleClinician, RoleNurse},
+	PermUsersManage:     {RoleAdmin},
+	PermSettingsManage:  {RoleAdmin},
+	PermAlertsRead:      {RoleOfficer, RoleAdmin},
+	PermAuditRead:       {RoleOfficer, RoleAuditor},
 }
 
 // Can reports whether any of roles holds perm.
@@ -53,57 +71,77 @@ func Can(roles []string, perm string) bool {
 	return false
 }
 
+// Permissions lists the permissions roles hold, sorted.
+func Permissions(roles []string) []string {
+	var out []string
+	for p := range grants {
+		if Can(roles, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RequiresMFA reports whether roles make a second factor mandatory.
+func RequiresMFA(roles []string) bool {
+	return hasRole(roles, RoleAdmin) || hasRole(roles, RoleOfficer)
+}
+
+func hasRole(roles []string, r string) bool { return slices.Contains(roles, r) }
+
 // User is an account.
 type User struct {
-	ID       string
-	Username string
-	Name     string
-	Roles    []string
-	Disabled bool
-	Created  time.Time
+	ID             string
+	Username       string
+	Name           string
+	Roles          []string
+	Disabled       bool
+	DisabledReason string
+	Created        time.Time
+	LastLogin      time.Time // zero when never
+	TempPassword   bool
+	MFAEnabled     bool
+	epoch          int
+	hash           string
+	temp           int
+	tempExpires    time.Time
+	mfaSecret      []byte
+	mfaPending     []byte
+	mfaLastStep    int64
 }
 
 // NewUser is what an administrator enters for a new account.
 type NewUser struct {
-	Username string
-	Name     string
-	Password string
-	Roles    []string
+	Username  string
+	Name      string
+	Password  string
+	Roles     []string
+	Temporary bool // the first sign-in must replace it (S19)
 }
 
-// Attempt is one sign-in attempt.
-type Attempt struct {
-	At          time.Time
-	Workstation string
-	OK          bool
-}
-
-// LoginResult is a successful sign-in with what the user should see: the
-// previous successful sign-in and every failure since.
-type LoginResult struct {
-	User        User
-	Last        *Attempt
-	FailedSince []Attempt
-}
-
-// Service manages users in a vault's database.
+// Service manages users, sign-in and sessions in a vault's database.
 type Service struct {
 	w, r   *sql.DB
 	log    *audit.Log
+	alerts *audit.Alerts
 	now    func() time.Time
 	rand   io.Reader
 	params Params
+	base   Policy
 	ids    *ehr.IDs
 	dummy  string // hash verified for unknown users, so both cost the same
 }
 
-// New returns a Service.
+// New returns a Service with the default policy.
 func New(w, r *sql.DB, log *audit.Log, now func() time.Time, rand io.Reader, p Params) (*Service, error) {
 	dummy, err := Hash(rand, "outpost-dummy-password", p)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{w: w, r: r, log: log, now: now, rand: rand, params: p, ids: &ehr.IDs{Now: now, Rand: rand}, dummy: dummy}, nil
+	ids := &ehr.IDs{Now: now, Rand: rand}
+	return &Service{w: w, r: r, log: log, alerts: &audit.Alerts{Now: now, IDs: ids}, now: now, rand: rand, params: p,
+		base: DefaultPolicy, ids: ids, dummy: dummy}, nil
 }
 
 // HasUsers reports whether any account exists.
@@ -126,7 +164,7 @@ func ValidateNewUser(nu NewUser) error {
 	if name == "" || len([]rune(name)) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		v.Add("name", "Enter the person's full name (at most 100 characters).")
 	}
-	if msg := CheckPassword(nu.Password, NormalizeUsername(nu.Username)); msg != "" {
+	if msg := CheckPassword(nu.Password, NormalizeUsername(nu.Username), name); msg != "" {
 		v.Add("password", msg)
 	}
 	if len(nu.Roles) == 0 {
@@ -145,7 +183,8 @@ func (s *Service) CreateUser(ctx context.Context, tx *sql.Tx, actor string, nu N
 	if err := ValidateNewUser(nu); err != nil {
 		return User{}, err
 	}
-	u := User{Username: NormalizeUsername(nu.Username), Name: strings.Join(strings.Fields(nu.Name), " "), Roles: nu.Roles, Created: s.now().UTC()}
+	now := s.now().UTC()
+	u := User{Username: NormalizeUsername(nu.Username), Name: strings.Join(strings.Fields(nu.Name), " "), Roles: dedupe(nu.Roles), Created: now, TempPassword: nu.Temporary}
 	var err error
 	if u.ID, err = s.ids.New(); err != nil {
 		return User{}, err
@@ -154,9 +193,13 @@ func (s *Service) CreateUser(ctx context.Context, tx *sql.Tx, actor string, nu N
 	if err != nil {
 		return User{}, err
 	}
+	temp, expires := 0, ""
+	if nu.Temporary {
+		temp, expires = 1, stamp(now.Add(s.base.TempTTL))
+	}
 	roles, _ := json.Marshal(u.Roles)
-	_, err = tx.ExecContext(ctx, "INSERT INTO users (id, username, name, roles, password_hash, created_at) VALUES (?,?,?,?,?,?)",
-		u.ID, u.Username, u.Name, string(roles), hash, u.Created.Format(time.RFC3339Nano))
+	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, username, name, roles, password_hash, created_at, password_temp, password_expires)
+		VALUES (?,?,?,?,?,?,?,?)`, u.ID, u.Username, u.Name, string(roles), hash, stamp(now), temp, expires)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return User{}, invalid("username", "This username is taken.")
@@ -170,98 +213,51 @@ func (s *Service) CreateUser(ctx context.Context, tx *sql.Tx, actor string, nu N
 	return u, nil
 }
 
-// ErrBadLogin is the one answer to a wrong username or a wrong password.
-var ErrBadLogin = ehr.Errorf(ehr.EAuth, "The username or password is not right.")
-
-// Login checks a username and password from workstation. An unknown user
-// and a wrong password cost the same time and give the same error. Every
-// attempt is recorded and audited.
-func (s *Service) Login(ctx context.Context, username, password, workstation string) (LoginResult, error) {
-	username = NormalizeUsername(username)
-	var u User
-	var roles, hash, created string
-	err := s.r.QueryRowContext(ctx, "SELECT id, username, name, roles, password_hash, disabled, created_at FROM users WHERE username = ?", username).
-		Scan(&u.ID, &u.Username, &u.Name, &roles, &hash, &u.Disabled, &created)
-	known := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
-	}
-	if !known {
-		hash = s.dummy
-	}
-	ok, verr := Verify(hash, password)
-	if verr != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", verr)
-	}
-	ok = ok && known && !u.Disabled
-	if known {
-		if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
-			return LoginResult{}, fmt.Errorf("login: user roles: %w", err)
-		}
-		u.Created, _ = time.Parse(time.RFC3339Nano, created)
-	}
-	var res LoginResult
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if ok {
-			var err error
-			if res.Last, res.FailedSince, err = s.history(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		now := s.now().UTC()
-		if _, err := tx.ExecContext(ctx, "INSERT INTO logins (user_id, at, ok, workstation) VALUES (?,?,?,?)",
-			u.ID, now.Format(time.RFC3339Nano), ok, workstation); err != nil {
-			return fmt.Errorf("record login: %w", err)
-		}
-		e := audit.Event{Action: "user.login", Outcome: audit.Success, RecordID: u.ID, Username: u.Username, Roles: u.Roles}
-		switch {
-		case !known:
-			e.Outcome, e.Detail = audit.Failure, "unknown username"
-		case !ok:
-			e.Outcome, e.Detail = audit.Failure, "wrong password or account disabled"
-		}
-		_, err := s.log.Append(ctx, tx, e)
-		return err
-	})
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if !ok {
-		return LoginResult{}, ErrBadLogin
-	}
-	res.User = u
-	return res, nil
+func dedupe(roles []string) []string {
+	out := slices.Clone(roles)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
-// history returns the user's last successful sign-in and the failures
-// after it.
-func (s *Service) history(ctx context.Context, tx *sql.Tx, userID string) (*Attempt, []Attempt, error) {
-	var last *Attempt
-	var lastSeq int64
-	var at, ws string
-	err := tx.QueryRowContext(ctx, "SELECT seq, at, workstation FROM logins WHERE user_id = ? AND ok = 1 ORDER BY seq DESC LIMIT 1", userID).Scan(&lastSeq, &at, &ws)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return nil, nil, fmt.Errorf("login history: %w", err)
-	default:
-		t, _ := time.Parse(time.RFC3339Nano, at)
-		last = &Attempt{At: t, Workstation: ws, OK: true}
+const userColumns = `id, username, name, roles, password_hash, disabled, disabled_reason, created_at, last_login,
+	password_temp, password_expires, mfa_secret, mfa_pending, mfa_last_step, epoch`
+
+func scanUser(sc interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var roles, created, last, expires string
+	if err := sc.Scan(&u.ID, &u.Username, &u.Name, &roles, &u.hash, &u.Disabled, &u.DisabledReason, &created, &last,
+		&u.temp, &expires, &u.mfaSecret, &u.mfaPending, &u.mfaLastStep, &u.epoch); err != nil {
+		return User{}, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT at, workstation FROM logins WHERE user_id = ? AND ok = 0 AND seq > ? ORDER BY seq", userID, lastSeq)
-	if err != nil {
-		return nil, nil, fmt.Errorf("login history: %w", err)
+	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
+		return User{}, fmt.Errorf("user roles: %w", err)
 	}
-	defer rows.Close()
-	var failed []Attempt
-	for rows.Next() {
-		if err := rows.Scan(&at, &ws); err != nil {
-			return nil, nil, fmt.Errorf("login history: %w", err)
-		}
-		t, _ := time.Parse(time.RFC3339Nano, at)
-		failed = append(failed, Attempt{At: t, Workstation: ws})
+	u.Created, u.LastLogin, u.tempExpires = parse(created), parse(last), parse(expires)
+	u.TempPassword = u.temp > 0
+	u.MFAEnabled = len(u.mfaSecret) > 0
+	return u, nil
+}
+
+func (s *Service) userByName(ctx context.Context, q querier, username string) (User, error) {
+	return scanUser(q.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = ?", username))
+}
+
+func (s *Service) userByID(ctx context.Context, q querier, id string) (User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ehr.Errorf(ehr.ENotFound, "No such user.")
 	}
-	return last, failed, rows.Err()
+	return u, err
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parse(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -48,7 +48,7 @@ func TestCheckPassword(t *testing.T) {
 		{strings.Repeat("ab1-", 70), "rose", false},
 	}
 	for _, tt := range tests {
-		if got := auth.CheckPassword(tt.pw, tt.user) == ""; got != tt.ok {
+		if got := auth.CheckPassword(tt.pw, tt.user, "") == ""; got != tt.ok {
 			t.Errorf("CheckPassword(%q) ok = %v, want %v", tt.pw, got, tt.ok)
 		}
 	}

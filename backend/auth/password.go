@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ccojocar/zxcvbn-go"
 	"golang.org/x/crypto/argon2"
 
 	"outpost/backend/ehr"
@@ -77,8 +78,11 @@ func Verify(hash, password string) (bool, error) {
 }
 
 // CheckPassword returns a message for a password that may not be used,
-// or "" when it is acceptable.
-func CheckPassword(password, username string) string {
+// or "" when it is acceptable: at least 12 characters, not built on the
+// username or name, and not common or guessable. Common and breached
+// passwords are found by zxcvbn's frequency lists (passwords from public
+// breach corpora, names and words) and its pattern matchers.
+func CheckPassword(password, username, name string) string {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
@@ -92,7 +96,31 @@ func CheckPassword(password, username string) string {
 	case len(distinct(password)) < 5:
 		return "Use more different characters."
 	}
+	inputs := append([]string{username, "outpost", "clinic", "health"}, strings.Fields(strings.ToLower(name))...)
+	if zxcvbn.PasswordStrength(password, inputs).Score < minScore {
+		return "This password is too common or too easy to guess. Use a longer phrase of unrelated words."
+	}
 	return ""
+}
+
+// minScore is the lowest zxcvbn score (0–4) accepted: 3 is "safely
+// unguessable" against offline attacks on a slow hash.
+const minScore = 3
+
+// DifferingPositions counts the character positions at which a and b
+// differ; positions beyond the shorter one all differ (S21).
+func DifferingPositions(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) < len(rb) {
+		ra, rb = rb, ra
+	}
+	n := len(ra) - len(rb)
+	for i := range rb {
+		if ra[i] != rb[i] {
+			n++
+		}
+	}
+	return n
 }
 
 func distinct(s string) map[rune]bool {

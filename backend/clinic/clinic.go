@@ -116,7 +116,9 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 		return nil, err
 	}
 	log := &audit.Log{Device: c.DeviceID, Workstation: d.Workstation, Now: d.Now}
-	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand, Audit: log})
+	alerts := &audit.Alerts{Now: d.Now, IDs: &ehr.IDs{Now: d.Now, Rand: d.Rand}}
+	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
+		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass})
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,11 @@ const (
 	EKeyring   = "E_KEYRING"    // the OS keyring is missing or has no key
 	EVault     = "E_VAULT"      // the encrypted database cannot be used
 	EInternal  = "E_INTERNAL"   // anything else; details stay in the log
+
+	ELocked     = "E_LOCKED"     // the session is locked: the user must unlock it
+	ERestricted = "E_RESTRICTED" // the chart is restricted: emergency access only
+	EPassword   = "E_PASSWORD"   // a new password must be set first
+	EMFA        = "E_MFA"        // the second factor (or its enrolment) is due
 )
 
 // Error is the one error type with a code and a message that is safe to

@@ -26,6 +26,7 @@ type Patient struct {
 	KinName        string `json:"kinName"`
 	KinRelation    string `json:"kinRelation"`
 	KinPhone       string `json:"kinPhone"`
+	Restricted     bool   `json:"restricted"` // chart open only to its responsible clinician, or by emergency access
 }
 
 // PatientInput is a patient as typed in a form. AgeYears stands in for an

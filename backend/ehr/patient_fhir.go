@@ -17,6 +17,7 @@ const (
 type fhirPatient struct {
 	ResourceType string          `json:"resourceType"`
 	ID           string          `json:"id"`
+	Meta         *fhirMeta       `json:"meta,omitempty"`
 	Extension    []fhirExtension `json:"extension,omitempty"`
 	Identifier   []fhirIdent     `json:"identifier,omitempty"`
 	Name         []fhirName      `json:"name,omitempty"`
@@ -26,6 +27,19 @@ type fhirPatient struct {
 	Address      []fhirAddress   `json:"address,omitempty"`
 	Contact      []fhirContact   `json:"contact,omitempty"`
 }
+
+type fhirMeta struct {
+	Security []fhirCoding `json:"security,omitempty"`
+}
+
+type fhirCoding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
+}
+
+// SystemConfidentiality is HL7's confidentiality code system; code "R"
+// (restricted) marks a chart that only its responsible clinician opens.
+const SystemConfidentiality = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 type fhirExtension struct {
 	URL          string `json:"url"`
@@ -67,6 +81,9 @@ type fhirContact struct {
 // PatientBody returns the canonical FHIR R4 Patient JSON for p.
 func PatientBody(id string, p Patient) ([]byte, error) {
 	r := fhirPatient{ResourceType: "Patient", ID: id, Gender: p.Sex, BirthDate: p.BirthDate}
+	if p.Restricted {
+		r.Meta = &fhirMeta{Security: []fhirCoding{{System: SystemConfidentiality, Code: "R"}}}
+	}
 	if p.BirthEstimated {
 		r.Extension = []fhirExtension{{URL: ExtBirthEstimate, ValueBoolean: true}}
 	}
@@ -114,6 +131,13 @@ func ParsePatientBody(body []byte) (Patient, error) {
 		return Patient{}, fmt.Errorf("parse patient body: resourceType %q", r.ResourceType)
 	}
 	p := Patient{Sex: r.Gender, BirthDate: r.BirthDate}
+	if r.Meta != nil {
+		for _, c := range r.Meta.Security {
+			if c.System == SystemConfidentiality && c.Code == "R" {
+				p.Restricted = true
+			}
+		}
+	}
 	for _, e := range r.Extension {
 		if e.URL == ExtBirthEstimate {
 			p.BirthEstimated = e.ValueBoolean

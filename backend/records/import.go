@@ -63,7 +63,7 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, a Actor, p ehr.Patien
 	if err := s.put(ctx, tx, a, v, "patient.import", id); err != nil {
 		return PatientRecord{}, err
 	}
-	if err := project(ctx, tx, v, p); err != nil {
+	if err := project(ctx, tx, v, p, ""); err != nil {
 		return PatientRecord{}, err
 	}
 	return PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}, nil

@@ -21,6 +21,8 @@ type PatientRecord struct {
 	HLC       ehr.HLC // when this version was written
 	Author    string
 	Deleted   bool
+	// RestrictedBy is the responsible clinician of a restricted chart.
+	RestrictedBy string
 }
 
 // Name fields as stored in the search tables.
@@ -56,7 +58,7 @@ func (s *Store) RegisterPatient(ctx context.Context, a Actor, p ehr.Patient) (Pa
 		if err := s.put(ctx, tx, a, v, "patient.register", id); err != nil {
 			return err
 		}
-		if err := project(ctx, tx, v, p); err != nil {
+		if err := project(ctx, tx, v, p, ""); err != nil {
 			return err
 		}
 		rec = PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}
@@ -101,7 +103,11 @@ func (s *Store) UpdatePatient(ctx context.Context, a Actor, id, base string, p e
 		if cur.Deleted {
 			return ehr.Errorf(ehr.EConflict, "This patient's record was deleted.")
 		}
+		if err := s.checkAccess(ctx, tx, a, id); err != nil {
+			return err
+		}
 		p.ClinicNo = cur.Patient.ClinicNo
+		p.Restricted = cur.Patient.Restricted // changed only by SetRestricted
 		if p == cur.Patient {
 			rec = cur // nothing changed: no new version
 			return nil
@@ -117,7 +123,11 @@ func (s *Store) UpdatePatient(ctx context.Context, a Actor, id, base string, p e
 		if err := s.put(ctx, tx, a, v, "patient.update", id); err != nil {
 			return err
 		}
-		if err := project(ctx, tx, v, p); err != nil {
+		by, err := restrictedBy(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := project(ctx, tx, v, p, by); err != nil {
 			return err
 		}
 		rec = PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}
@@ -136,6 +146,9 @@ func (s *Store) Patient(ctx context.Context, a Actor, id string) (PatientRecord,
 	if !ehr.ValidID(id) {
 		return PatientRecord{}, ehr.Errorf(ehr.ENotFound, "No such patient.")
 	}
+	if err := s.checkAccess(ctx, s.r, a, id); err != nil {
+		return PatientRecord{}, err
+	}
 	if err := s.auditRead(ctx, a, "patient.read", id, id); err != nil {
 		return PatientRecord{}, err
 	}
@@ -147,13 +160,21 @@ func (s *Store) Patient(ctx context.Context, a Actor, id string) (PatientRecord,
 	if err != nil {
 		return PatientRecord{}, fmt.Errorf("read patient: %w", err)
 	}
-	return s.patientVersion(ctx, s.r, vid)
+	rec, err := s.patientVersion(ctx, s.r, vid)
+	if err != nil {
+		return PatientRecord{}, err
+	}
+	rec.RestrictedBy, err = restrictedBy(ctx, s.r, id)
+	return rec, err
 }
 
 // PatientAsOf returns a patient as it was at t, and audits the read.
 func (s *Store) PatientAsOf(ctx context.Context, a Actor, id string, t time.Time) (PatientRecord, error) {
 	if !ehr.ValidID(id) {
 		return PatientRecord{}, ehr.Errorf(ehr.ENotFound, "No such patient.")
+	}
+	if err := s.checkAccess(ctx, s.r, a, id); err != nil {
+		return PatientRecord{}, err
 	}
 	if err := s.auditRead(ctx, a, "patient.read_as_of", id, id); err != nil {
 		return PatientRecord{}, err
@@ -205,18 +226,23 @@ func (s *Store) nextClinicNo(ctx context.Context, tx *sql.Tx) (string, error) {
 }
 
 // project writes the patient's current state into the search tables.
-func project(ctx context.Context, tx *sql.Tx, v ehr.Version, p ehr.Patient) error {
+// restrictedBy is the responsible clinician of a restricted chart.
+func project(ctx context.Context, tx *sql.Tx, v ehr.Version, p ehr.Patient, restrictedBy string) error {
+	if !p.Restricted {
+		restrictedBy = ""
+	}
 	sortKey := phonetic.Fold(p.Family + " " + p.Given)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO patients (record_id, version_id, clinic_no, family, given, other, sort_key, sex,
-		birth_date, birth_year, birth_estimated, national_id_norm, village, deleted, updated_hlc)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		birth_date, birth_year, birth_estimated, national_id_norm, village, deleted, updated_hlc, restricted_by)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(record_id) DO UPDATE SET version_id = excluded.version_id, clinic_no = excluded.clinic_no,
 		family = excluded.family, given = excluded.given, other = excluded.other, sort_key = excluded.sort_key,
 		sex = excluded.sex, birth_date = excluded.birth_date, birth_year = excluded.birth_year,
 		birth_estimated = excluded.birth_estimated, national_id_norm = excluded.national_id_norm,
-		village = excluded.village, deleted = excluded.deleted, updated_hlc = excluded.updated_hlc`,
+		village = excluded.village, deleted = excluded.deleted, updated_hlc = excluded.updated_hlc,
+		restricted_by = excluded.restricted_by`,
 		v.RecordID, v.VersionID, p.ClinicNo, p.Family, p.Given, p.Other, sortKey, p.Sex,
-		p.BirthDate, p.BirthYear(), p.BirthEstimated, ehr.NormalizeNationalID(p.NationalID), p.Village, v.Deleted, int64(v.HLC)); err != nil {
+		p.BirthDate, p.BirthYear(), p.BirthEstimated, ehr.NormalizeNationalID(p.NationalID), p.Village, v.Deleted, int64(v.HLC), restrictedBy); err != nil {
 		return fmt.Errorf("project patient: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM patient_words WHERE record_id = ?", v.RecordID); err != nil {

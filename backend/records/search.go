@@ -26,6 +26,7 @@ type Hit struct {
 	BirthEstimated bool
 	Village        string
 	Match          string // what matched: name, phonetic, clinic number, national id, birth year
+	Restricted     bool
 
 	rank    int // lower is better
 	field   int
@@ -64,7 +65,7 @@ var (
 )
 
 const hitColumns = `p.record_id, p.clinic_no, p.family, p.given, p.other, p.sex, p.birth_date, p.birth_estimated,
-	p.village, p.sort_key, p.birth_year`
+	p.village, p.sort_key, p.birth_year, p.restricted_by <> ''`
 
 // SearchPatients audits the search (without its text, which may hold a
 // name) and returns the best hits, at most limit.
@@ -156,7 +157,7 @@ func scanHits(rows *sql.Rows, fn func(h Hit, year int)) error {
 		var h Hit
 		var year int
 		if err := rows.Scan(&h.ID, &h.ClinicNo, &h.Family, &h.Given, &h.Other, &h.Sex, &h.BirthDate, &h.BirthEstimated,
-			&h.Village, &h.sortKey, &year); err != nil {
+			&h.Village, &h.sortKey, &year, &h.Restricted); err != nil {
 			return err
 		}
 		fn(h, year)
@@ -289,7 +290,7 @@ func scanWordHits(rows *sql.Rows, fn func(h Hit, word string)) error {
 		var year int
 		var word string
 		if err := rows.Scan(&h.ID, &h.ClinicNo, &h.Family, &h.Given, &h.Other, &h.Sex, &h.BirthDate, &h.BirthEstimated,
-			&h.Village, &h.sortKey, &year, &word, &h.field); err != nil {
+			&h.Village, &h.sortKey, &year, &h.Restricted, &word, &h.field); err != nil {
 			return err
 		}
 		fn(h, word)

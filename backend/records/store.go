@@ -32,6 +32,8 @@ type Config struct {
 	Now        func() time.Time
 	Rand       io.Reader
 	Audit      *audit.Log
+	Alerts     *audit.Alerts
+	BreakGlass time.Duration // how long an emergency access lasts; zero: one hour
 }
 
 // Store reads and writes records in a vault's database: w is the single
@@ -130,6 +132,9 @@ type querier interface {
 func (s *Store) History(ctx context.Context, a Actor, recordID string) ([]ehr.Version, error) {
 	if !ehr.ValidID(recordID) {
 		return nil, ehr.Errorf(ehr.ENotFound, "No such record.")
+	}
+	if err := s.checkAccess(ctx, s.r, a, recordID); err != nil {
+		return nil, err
 	}
 	if err := s.auditRead(ctx, a, "record.history", recordID, recordID); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"outpost/backend/auth"
 	"outpost/backend/clinic"
 	"outpost/backend/ehr"
 	"outpost/backend/records"
@@ -78,7 +79,7 @@ func cmdDemo(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	req := clinic.SetupRequest{Clinic: "Demo Health Post", AdminUsername: "demo", AdminName: "Demo Clinician",
+	req := clinic.SetupRequest{Clinic: "Demo Health Post", AdminUsername: "demo", AdminName: "Demo Administrator",
 		Password: password, KeyStore: vault.StoreKeyring}
 	s, _, err := clinic.Setup(ctx, e.options(*dir), e.deps, req)
 	if errors.Is(err, vault.ErrNoKeyring) {
@@ -92,11 +93,26 @@ func cmdDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer s.Close()
-	users, err := s.Users.Login(ctx, "demo", password, "outpost-admin")
+	// A clinician's account for trying the clinical screens without an
+	// authenticator app (administrators must enrol one at first sign-in).
+	clinicianPassword, err := randomSecret()
 	if err != nil {
 		return err
 	}
-	actor := records.Actor{UserID: users.User.ID, Username: users.User.Username, Roles: users.User.Roles, Session: "demo-setup"}
+	tx, err := s.Vault.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	nurse, err := s.Users.CreateUser(ctx, tx, "demo", auth.NewUser{Username: "clinician", Name: "Demo Clinician",
+		Password: clinicianPassword, Roles: []string{auth.RoleClinician}})
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	actor := records.Actor{UserID: nurse.ID, Username: nurse.Username, Roles: nurse.Roles, Session: "demo-setup"}
 	r := mrand.New(mrand.NewPCG(2026, 11))
 	now := e.now()
 	for range *n {
@@ -104,7 +120,8 @@ func cmdDemo(ctx context.Context, args []string, e env) error {
 			return err
 		}
 	}
-	msg := fmt.Sprintf("Demo clinic with %d synthetic patients.\nSign in as: demo\nPassword:   %s\n", *n, password)
+	msg := fmt.Sprintf("Demo clinic with %d synthetic patients.\nSign in as: clinician\nPassword:   %s\n"+
+		"(Administrator: demo / %s — enrols an authenticator app at first sign-in.)\n", *n, clinicianPassword, password)
 	if req.KeyStore == vault.StorePassphrase {
 		msg += fmt.Sprintf("No OS keyring here: unlock the vault with the passphrase %s\n", req.Passphrase)
 	}

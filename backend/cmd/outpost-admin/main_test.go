@@ -153,7 +153,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Users.Login(context.Background(), "demo", pw[1], "test"); err != nil {
+	if _, err := s.Users.Login(context.Background(), "clinician", pw[1], "test"); err != nil {
 		t.Fatalf("demo sign-in: %v", err)
 	}
 	n, err := s.Records.Outbox(context.Background())
