@@ -221,7 +221,6 @@ func TestFirstRunToHistory(t *testing.T) {
 	}
 }
 
-
 // P1: every bound method, enumerated by reflection so that none can be
 // forgotten, refuses to act without a session.
 func TestEveryBoundMethodNeedsASession(t *testing.T) {

@@ -226,4 +226,3 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string) 
 	s.End(ctx, id, "password changed")
 	return nil
 }
-

@@ -11,6 +11,10 @@ export type ProblemCode =
   | 'E_KEYRING'
   | 'E_VAULT'
   | 'E_INTERNAL'
+  | 'E_LOCKED'
+  | 'E_RESTRICTED'
+  | 'E_PASSWORD'
+  | 'E_MFA'
   | (string & {});
 
 export interface Problem {
@@ -20,12 +24,44 @@ export interface Problem {
   fields?: Record<string, string>;
 }
 
-export type Screen = 'setup' | 'unlock' | 'login' | 'home' | 'fatal';
+export type Screen =
+  | 'setup'
+  | 'unlock'
+  | 'login'
+  | 'home'
+  | 'fatal'
+  /** Password accepted; a TOTP or recovery code is due (VerifyMFA). */
+  | 'mfa'
+  /** Signed in with a temporary password: a new one must be set (ChangePassword). */
+  | 'password'
+  /** Administrators and security officers must enrol MFA before anything else. */
+  | 'enroll'
+  /** Session locked (idle or by the user): UnlockSession. */
+  | 'locked';
+
+/** Screens on which somebody is signed in (fully or part way). */
+export const SIGNED_IN_SCREENS: readonly Screen[] = ['home', 'mfa', 'password', 'enroll', 'locked'];
+
+export type Permission =
+  | 'patient.read'
+  | 'patient.write'
+  | 'patient.restrict'
+  | 'patient.breakglass'
+  | 'users.manage'
+  | 'settings.manage'
+  | 'alerts.read'
+  | (string & {});
 
 export interface User {
   username: string;
   name: string;
   roles: string[];
+  permissions: Permission[];
+}
+
+/** True when the user holds the permission. Missing lists grant nothing. */
+export function can(user: User | null | undefined, permission: Permission): boolean {
+  return Array.isArray(user?.permissions) && user.permissions.includes(permission);
 }
 
 export interface Status {
@@ -37,6 +73,8 @@ export interface Status {
   notice: string;
   problem?: Problem;
   user?: User;
+  /** The UI locks itself after this many minutes without keyboard or mouse activity. */
+  idleMinutes: number;
 }
 
 export type KeyStore = 'keyring' | 'passphrase';
@@ -65,10 +103,30 @@ export interface LoginEvent {
   workstation: string;
 }
 
+/** What the UI must do before the home screen. */
+export type NextStep = '' | 'mfa' | 'password' | 'enroll';
+
 export interface LoginResult {
   user: User;
   lastLogin?: LoginEvent;
   failedSince: LoginEvent[];
+  next: NextStep;
+}
+
+export interface ChangePasswordRequest {
+  current: string;
+  new: string;
+}
+
+export interface MFAEnrollment {
+  /** Base32 secret. */
+  secret: string;
+  /** otpauth:// URI with the same secret. */
+  uri: string;
+}
+
+export interface MFAConfirmation {
+  recoveryCodes: string[];
 }
 
 export type Sex = '' | 'female' | 'male' | 'other' | 'unknown';
@@ -109,6 +167,7 @@ export interface Patient {
   kinPhone: string;
   updatedAt: string;
   updatedBy: string;
+  restricted: boolean;
 }
 
 export type MatchKind = 'name' | 'phonetic' | 'clinic number' | 'national id' | 'birth year' | (string & {});
@@ -125,6 +184,7 @@ export interface PatientHit {
   age: string;
   village: string;
   match: MatchKind;
+  restricted: boolean;
 }
 
 export interface Change {
@@ -152,6 +212,91 @@ export interface UpdateRequest {
 }
 
 export type FieldErrors = Record<string, string>;
+
+export interface BreakGlassRequest {
+  patientId: string;
+  reason: string;
+}
+
+export interface BreakGlassResult {
+  /** RFC 3339: the emergency access ends then. */
+  until: string;
+}
+
+export interface RestrictRequest {
+  id: string;
+  restricted: boolean;
+  reason: string;
+}
+
+export type Role = 'clinician' | 'nurse' | 'clerk' | 'administrator' | 'officer' | 'auditor';
+
+export const ROLES: readonly Role[] = ['clinician', 'nurse', 'clerk', 'administrator', 'officer', 'auditor'];
+
+export type DisabledReason = '' | 'inactive' | 'admin' | 'deleted';
+
+export interface UserInfo {
+  id: string;
+  username: string;
+  name: string;
+  roles: string[];
+  disabled: boolean;
+  disabledReason: DisabledReason;
+  /** RFC 3339 or ''. */
+  lockedUntil: string;
+  mfaEnabled: boolean;
+  /** RFC 3339 or ''. */
+  lastLogin: string;
+  temporaryPassword: boolean;
+  created: string;
+}
+
+export interface CreateUserRequest {
+  username: string;
+  name: string;
+  roles: string[];
+  temporaryPassword: string;
+}
+
+export interface SetRolesRequest {
+  id: string;
+  roles: string[];
+}
+
+export interface ResetPasswordRequest {
+  id: string;
+  temporaryPassword: string;
+}
+
+export interface DeletionRequestInput {
+  id: string;
+  reason: string;
+}
+
+export interface DeletionRequest {
+  id: string;
+  userId: string;
+  username: string;
+  requestedBy: string;
+  reason: string;
+  at: string;
+}
+
+export interface Settings {
+  notice: string;
+  idleMinutes: number;
+  adminIdleMinutes: number;
+  absoluteHours: number;
+}
+
+export interface Alert {
+  id: string;
+  at: string;
+  kind: string;
+  message: string;
+  username: string;
+  acknowledged: boolean;
+}
 
 export const GENERIC_MESSAGE = 'Something went wrong.';
 
@@ -269,12 +414,27 @@ async function binding(): Promise<Binding> {
   });
 }
 
-type SessionListener = (p: Problem) => void;
-let sessionListener: SessionListener | null = null;
+type ProblemListener = (p: Problem) => void;
+const listeners = new Map<string, ProblemListener>();
+
+/**
+ * Registers the handler called whenever any call fails with this code
+ * (one handler per code; null removes it). Used for the codes that change
+ * the screen: E_SESSION, E_LOCKED, E_PASSWORD, E_MFA.
+ */
+export function onProblem(code: ProblemCode, fn: ProblemListener | null): void {
+  if (fn) listeners.set(code, fn);
+  else listeners.delete(code);
+}
 
 /** Registers the handler called whenever a call fails with E_SESSION. */
-export function onSessionEnded(fn: SessionListener | null): void {
-  sessionListener = fn;
+export function onSessionEnded(fn: ProblemListener | null): void {
+  onProblem('E_SESSION', fn);
+}
+
+/** Registers the handler called whenever a call fails with E_LOCKED. */
+export function onSessionLocked(fn: ProblemListener | null): void {
+  onProblem('E_LOCKED', fn);
 }
 
 async function call<T>(method: string, ...args: unknown[]): Promise<T> {
@@ -287,7 +447,8 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
     return (await fn(...args)) as T;
   } catch (err) {
     const p = normalizeProblem(err);
-    if (p.code === 'E_SESSION' && sessionListener) sessionListener(p);
+    const listener = listeners.get(p.code);
+    if (listener) listener(p);
     throw new ProblemError(p);
   }
 }
@@ -305,6 +466,40 @@ export const api = {
   patientHistory: async (id: string) => (await call<Version[] | null>('PatientHistory', id)) ?? [],
   searchPatients: async (query: string) => (await call<PatientHit[] | null>('SearchPatients', query)) ?? [],
   uiReady: (screen: string) => call<void>('UIReady', screen),
+
+  // Sign-in steps and session
+  verifyMFA: (code: string) => call<LoginResult>('VerifyMFA', code),
+  changePassword: (req: ChangePasswordRequest) => call<void>('ChangePassword', req),
+  lockSession: () => call<void>('LockSession'),
+  unlockSession: (password: string) => call<void>('UnlockSession', password),
+  beginMFAEnrollment: () => call<MFAEnrollment>('BeginMFAEnrollment'),
+  confirmMFAEnrollment: async (code: string) => {
+    const r = await call<MFAConfirmation | null>('ConfirmMFAEnrollment', code);
+    return { recoveryCodes: r?.recoveryCodes ?? [] };
+  },
+
+  // Restricted charts
+  breakGlass: (req: BreakGlassRequest) => call<BreakGlassResult>('BreakGlass', req),
+  setPatientRestricted: (req: RestrictRequest) => call<Patient>('SetPatientRestricted', req),
+
+  // Administration
+  listUsers: async () => (await call<UserInfo[] | null>('ListUsers')) ?? [],
+  createUser: (req: CreateUserRequest) => call<UserInfo>('CreateUser', req),
+  setUserRoles: (req: SetRolesRequest) => call<UserInfo>('SetUserRoles', req),
+  disableUser: (id: string) => call<UserInfo>('DisableUser', id),
+  enableUser: (id: string) => call<UserInfo>('EnableUser', id),
+  unlockUser: (id: string) => call<UserInfo>('UnlockUser', id),
+  resetMFA: (id: string) => call<UserInfo>('ResetMFA', id),
+  resetPassword: (req: ResetPasswordRequest) => call<UserInfo>('ResetPassword', req),
+  requestUserDeletion: (req: DeletionRequestInput) => call<DeletionRequest>('RequestUserDeletion', req),
+  listDeletionRequests: async () => (await call<DeletionRequest[] | null>('ListDeletionRequests')) ?? [],
+  approveUserDeletion: (requestId: string) => call<void>('ApproveUserDeletion', requestId),
+  getSettings: () => call<Settings>('GetSettings'),
+  saveSettings: (s: Settings) => call<Settings>('SaveSettings', s),
+
+  // Security alerts
+  listAlerts: async () => (await call<Alert[] | null>('ListAlerts')) ?? [],
+  acknowledgeAlert: (id: string) => call<void>('AcknowledgeAlert', id),
 };
 
 export type Api = typeof api;

@@ -83,3 +83,31 @@ export function yearsSince(year: string, now: Date = new Date()): string {
   const n = now.getFullYear() - y;
   return n >= 0 ? String(n) : '';
 }
+
+/** The local time of an RFC 3339 timestamp as 24-hour "HH:MM", e.g. "14:03". */
+export function formatTime(iso: string, opts: DateTimeOptions = {}): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(opts.locale, {
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: opts.timeZone,
+  }).format(d);
+}
+
+/** True when an RFC 3339 timestamp lies in the future. */
+export function isFuture(iso: string, now: number = Date.now()): boolean {
+  if (!iso) return false;
+  const t = new Date(iso).getTime();
+  return !Number.isNaN(t) && t > now;
+}
+
+/** "JBSW Y3DP EHPK 3PXP": a base32 secret in groups of four for reading aloud or typing. */
+export function groupSecret(secret: string, size = 4): string[] {
+  const clean = (secret ?? '').replace(/[\s-]/g, '').toUpperCase();
+  const out: string[] = [];
+  for (let i = 0; i < clean.length; i += size) out.push(clean.slice(i, i + size));
+  return out;
+}
