@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"sync"
 	"syscall"
 	"time"
 
@@ -41,7 +42,8 @@ func main() {
 		log.Error("the harness listens on loopback only")
 		os.Exit(2)
 	}
-	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log})
+	clock := &offsetClock{}
+	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log, Now: clock.Now})
 	app.Start(context.Background(), a)
 	defer app.Stop(a)
 
@@ -50,7 +52,9 @@ func main() {
 		log.Error("listen", "cause", err.Error())
 		os.Exit(1)
 	}
-	srv := &http.Server{Handler: app.SecurityHeaders(handler(a, frontend.Assets())), ReadHeaderTimeout: 5 * time.Second}
+	mux := handler(a, frontend.Assets())
+	mux.HandleFunc("POST /test/clock", clock.serve)
+	srv := &http.Server{Handler: app.SecurityHeaders(mux), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	go func() {
 		sig := make(chan os.Signal, 1)
@@ -64,7 +68,36 @@ func main() {
 	}
 }
 
-func handler(a *app.App, assets fs.FS) http.Handler {
+// offsetClock is the backend's clock in the harness: real time plus an
+// offset that tests move forward through POST /test/clock, so that time
+// rules (idle lock, lockout delays) are tested without sleeping.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) serve(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		AdvanceSeconds int64 `json:"advanceSeconds"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || req.AdvanceSeconds < 0 {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	c.offset += time.Duration(req.AdvanceSeconds) * time.Second
+	off := c.offset
+	c.mu.Unlock()
+	json.NewEncoder(w).Encode(map[string]int64{"offsetSeconds": int64(off / time.Second)})
+}
+
+func handler(a *app.App, assets fs.FS) *http.ServeMux {
 	mux := http.NewServeMux()
 	methods := boundMethods(a)
 	names := make([]string, 0, len(methods))
