@@ -253,7 +253,7 @@ func project(ctx context.Context, tx *sql.Tx, v ehr.Version, p ehr.Patient, rest
 	}
 	for field, name := range []string{p.Family, p.Given, p.Other} {
 		for _, w := range phonetic.Tokens(name) {
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO patient_words (word, record_id, field) VALUES (?, ?, ?)", w, v.RecordID, field); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO patient_words (word, record_id, field, sort_key) VALUES (?, ?, ?, ?)", w, v.RecordID, field, sortKey); err != nil {
 				return fmt.Errorf("project patient: %w", err)
 			}
 			for _, k := range phonetic.Keys(w) {

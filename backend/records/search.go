@@ -1,11 +1,12 @@
 package records
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,7 @@ type Hit struct {
 
 	rank    int // lower is better
 	field   int
+	word    string // the name word that matched, for ranking
 	sortKey string
 }
 
@@ -54,7 +56,7 @@ const (
 const (
 	maxQuery       = 200
 	maxTerms       = 6
-	singleTermScan = 150  // rows read for a one-word query
+	singleTermScan = 2    // rows read for a one-word query, per hit wanted
 	multiTermScan  = 2000 // candidates read for the most selective word
 	minSoundLen    = 3    // shorter words are matched by prefix only
 )
@@ -114,7 +116,7 @@ func (s *Store) FindPatients(ctx context.Context, query string, limit int) ([]Hi
 	case len(ids) > 0:
 		hits, err = s.findByID(ctx, ids)
 	case len(names) > 0:
-		hits, err = s.findByName(ctx, names)
+		hits, err = s.findByName(ctx, names, limit, year > 0)
 	case year > 0:
 		return s.findByYear(ctx, year, limit)
 	default:
@@ -132,18 +134,9 @@ func (s *Store) FindPatients(ctx context.Context, query string, limit int) ([]Hi
 		}
 		hits = kept
 	}
-	sort.SliceStable(hits, func(i, j int) bool {
-		a, b := hits[i], hits[j]
-		if a.rank != b.rank {
-			return a.rank < b.rank
-		}
-		if (a.field == fieldFamily) != (b.field == fieldFamily) {
-			return a.field == fieldFamily
-		}
-		if a.sortKey != b.sortKey {
-			return a.sortKey < b.sortKey
-		}
-		return a.ID < b.ID
+	slices.SortFunc(hits, func(a, b Hit) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.word, b.word), cmp.Compare(a.sortKey, b.sortKey),
+			cmp.Compare(a.field, b.field), cmp.Compare(a.ID, b.ID))
 	})
 	if len(hits) > limit {
 		hits = hits[:limit]
@@ -216,31 +209,38 @@ func (s *Store) findByYear(ctx context.Context, year, limit int) ([]Hit, error) 
 // findByName finds the candidates of the longest (most selective) word by
 // prefix and by sound, then keeps those whose names also match every
 // other word.
-func (s *Store) findByName(ctx context.Context, terms []string) ([]Hit, error) {
+//
+// Ranking: exact word, then prefix, then sound-alike; within each, the
+// matched word alphabetically, then the patient's name. Name words are
+// indexed in that order, so a one-word query reads only about twice as
+// many rows as it returns (a patient can match on two words), and skips
+// the sound-alike lookup when prefixes already fill the page.
+func (s *Store) findByName(ctx context.Context, terms []string, limit int, filtered bool) ([]Hit, error) {
 	driver := terms[0]
 	for _, t := range terms[1:] {
 		if len(t) > len(driver) {
 			driver = t
 		}
 	}
-	scan := singleTermScan
-	if len(terms) > 1 {
+	single := len(terms) == 1 && !filtered
+	scan := singleTermScan * limit
+	if !single {
 		scan = multiTermScan
 	}
 	best := map[string]Hit{}
 	keep := func(h Hit) {
-		if old, ok := best[h.ID]; !ok || h.rank < old.rank || (h.rank == old.rank && h.field < old.field) {
+		if old, ok := best[h.ID]; !ok || h.rank < old.rank || (h.rank == old.rank && h.word < old.word) {
 			best[h.ID] = h
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+hitColumns+`, w.word, w.field FROM patient_words w
+	rows, err := s.hot.QueryContext(ctx, `SELECT `+hitColumns+`, w.word, w.field FROM patient_words w
 		JOIN patients p ON p.record_id = w.record_id
-		WHERE w.word >= ? AND w.word < ? AND p.deleted = 0 ORDER BY w.word LIMIT ?`, driver, driver+"\U0010ffff", scan)
+		WHERE w.word >= ? AND w.word < ? AND p.deleted = 0 ORDER BY w.word, w.sort_key LIMIT ?`, driver, driver+"\U0010ffff", scan)
 	if err != nil {
 		return nil, err
 	}
 	if err := scanWordHits(rows, func(h Hit, word string) {
-		h.Match, h.rank = MatchName, rankPrefix
+		h.Match, h.rank, h.word = MatchName, rankPrefix, word
 		if word == driver {
 			h.rank = rankExact
 		}
@@ -248,9 +248,9 @@ func (s *Store) findByName(ctx context.Context, terms []string) ([]Hit, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if len(driver) >= minSoundLen {
+	if len(driver) >= minSoundLen && !(single && len(best) >= limit) {
 		for _, k := range phonetic.Keys(driver) {
-			rows, err := s.r.QueryContext(ctx, `SELECT `+hitColumns+`, '', w.field FROM patient_sounds w
+			rows, err := s.hot.QueryContext(ctx, `SELECT `+hitColumns+`, '', w.field FROM patient_sounds w
 				JOIN patients p ON p.record_id = w.record_id
 				WHERE w.code = ? AND p.deleted = 0 LIMIT ?`, k, scan)
 			if err != nil {

@@ -108,11 +108,8 @@ func openDB(ctx context.Context, dir string, meta Meta, key []byte, create bool)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	if err := r.PingContext(ctx); err != nil {
-		w.Close()
-		r.Close()
-		return nil, classify(err)
-	}
+	// The read pool connects on first use: the writer has already proved
+	// the key and the schema.
 	return &Vault{dir: dir, meta: meta, W: w, R: r}, nil
 }
 

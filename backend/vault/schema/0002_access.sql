@@ -79,3 +79,10 @@ CREATE TABLE breakglass (
 CREATE INDEX breakglass_user ON breakglass(user_id, patient_id);
 
 ALTER TABLE patients ADD COLUMN restricted_by TEXT NOT NULL DEFAULT '';    -- username; '' when not restricted
+
+-- Search: name words carry the patient's sort key, so the first hits of a
+-- prefix come from the index already in display order; the clock's
+-- maximum is read from an index at start.
+ALTER TABLE patient_words ADD COLUMN sort_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX patient_words_sorted ON patient_words(word, sort_key, record_id, field);
+CREATE INDEX versions_hlc ON versions(hlc);
