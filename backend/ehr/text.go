@@ -35,29 +35,7 @@ func clean(s string, multiline bool) (string, bool) {
 	return strings.Join(strings.Fields(s), " "), true
 }
 
-// nameField validates a person's name: letters (any script) with their
-// marks, spaces, hyphens, apostrophes and full stops.
-func nameField(v Invalid, field, s string, max int) string {
-	s, ok := clean(s, false)
-	if !ok {
-		v.Add(field, "Remove control characters from this field.")
-		return ""
-	}
-	if utf8.RuneCountInString(s) > max {
-		v.Add(field, fmt.Sprintf("Use at most %d characters.", max))
-		return ""
-	}
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsMark(r) || strings.ContainsRune(" -'’.", r) {
-			continue
-		}
-		v.Add(field, "Use letters, spaces, hyphens, apostrophes and full stops only.")
-		return ""
-	}
-	return s
-}
-
-// textField validates free text: any printable characters.
+// textField validates free text: any printable characters, at most max.
 func textField(v Invalid, field, s string, max int, multiline bool) string {
 	s, ok := clean(s, multiline)
 	if !ok {
@@ -71,26 +49,30 @@ func textField(v Invalid, field, s string, max int, multiline bool) string {
 	return s
 }
 
-// nationalID validates an identity document number: letters, digits,
-// spaces, hyphens and slashes.
-func nationalID(v Invalid, field, s string) string {
-	s, ok := clean(s, false)
-	if !ok {
-		v.Add(field, "Remove control characters from this field.")
-		return ""
-	}
-	if utf8.RuneCountInString(s) > maxNational {
-		v.Add(field, fmt.Sprintf("Use at most %d characters.", maxNational))
-		return ""
-	}
-	for _, r := range s {
-		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(" -/", r)) {
-			continue
-		}
-		v.Add(field, "Use letters A–Z, digits, spaces, hyphens and slashes only.")
+// charsetField validates a one-line field whose every rune must pass ok.
+func charsetField(v Invalid, field, s string, max int, ok func(rune) bool, msg string) string {
+	s = textField(v, field, s, max, false)
+	if strings.IndexFunc(s, func(r rune) bool { return !ok(r) }) >= 0 {
+		v.Add(field, msg)
 		return ""
 	}
 	return s
+}
+
+// nameField validates a person's name: letters (any script) with their
+// marks, spaces, hyphens, apostrophes and full stops.
+func nameField(v Invalid, field, s string, max int) string {
+	return charsetField(v, field, s, max, func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsMark(r) || strings.ContainsRune(" -'’.", r)
+	}, "Use letters, spaces, hyphens, apostrophes and full stops only.")
+}
+
+// nationalID validates an identity document number: letters, digits,
+// spaces, hyphens and slashes.
+func nationalID(v Invalid, field, s string) string {
+	return charsetField(v, field, s, maxNational, func(r rune) bool {
+		return r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(" -/", r))
+	}, "Use letters A–Z, digits, spaces, hyphens and slashes only.")
 }
 
 // NormalizeNationalID returns the form national ids are matched by:

@@ -58,6 +58,7 @@ describe('SearchResults', () => {
     age: '44 y',
     village: '<b>Lowland</b>',
     match: 'phonetic',
+    restricted: false,
   };
 
   it('shows names as literal text, never as markup', () => {
@@ -154,7 +155,7 @@ describe('PatientForm', () => {
     const patient = {
       id: 'p1', versionId: 'v1', clinicNo: 'OP-1', family: 'Schmidt', given: 'Catherine', other: '', sex: 'female',
       birthDate: '1982-04-17', birthEstimated: false, age: '44 y', nationalId: '', phone: '', village: 'Lowland',
-      address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '', updatedBy: '',
+      address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '', updatedBy: '', restricted: false,
     };
     const root = render(PatientForm, { patient, onsaved: () => {}, oncancel: () => {} });
     type(root.querySelector('#patient-village'), 'Upland');
@@ -180,7 +181,7 @@ describe('PatientForm conflict', () => {
     const base = {
       id: 'p1', versionId: 'v1', clinicNo: 'OP-1', family: 'Schmidt', given: 'Catherine', other: '', sex: 'female',
       birthDate: '1982-04-17', birthEstimated: false, age: '44 y', nationalId: '', phone: '', village: 'Lowland',
-      address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '', updatedBy: '',
+      address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '', updatedBy: '', restricted: false,
     };
     fakeApp.UpdatePatient.mockRejectedValueOnce({ code: 'E_CONFLICT', message: 'Changed since you opened it.', incident: 'I-3' });
     fakeApp.GetPatient.mockResolvedValueOnce({ ...base, versionId: 'v2', phone: '0711 111 111', updatedBy: 'nurse' });

@@ -1,6 +1,6 @@
 // A fake of the Wails bindings (window.go.app.App), for unit tests only.
 import { vi, type Mock } from 'vitest';
-import type { Status } from '../src/lib/api';
+import type { Patient, Status, User, UserInfo } from '../src/lib/api';
 
 export type FakeApp = Record<string, Mock<(...args: any[]) => Promise<any>>>;
 
@@ -11,6 +11,7 @@ export const baseStatus: Status = {
   keyringAvailable: true,
   keyringHelp: '',
   notice: 'Test notice.',
+  idleMinutes: 15,
 };
 
 export function makeFakeApp(): FakeApp {
@@ -33,6 +34,47 @@ export function makeFakeApp(): FakeApp {
     PatientHistory: vi.fn(async () => []),
     SearchPatients: vi.fn(async () => []),
     UIReady: vi.fn(async () => undefined),
+    VerifyMFA: vi.fn(async () => ({ user: { username: 'u', name: 'U', roles: [], permissions: [] }, failedSince: [], next: '' })),
+    ChangePassword: vi.fn(async () => undefined),
+    LockSession: vi.fn(async () => undefined),
+    UnlockSession: vi.fn(async () => undefined),
+    BeginMFAEnrollment: vi.fn(async () => ({ secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', uri: 'otpauth://totp/Outpost:admin?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Outpost' })),
+    ConfirmMFAEnrollment: vi.fn(async () => ({ recoveryCodes: Array.from({ length: 10 }, (_, i) => `abcd-efgh-000${i}`) })),
+    BreakGlass: vi.fn(async () => ({ until: '2026-11-23T14:05:00Z' })),
+    SetPatientRestricted: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    ListUsers: vi.fn(async () => []),
+    CreateUser: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SetUserRoles: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    DisableUser: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    EnableUser: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    UnlockUser: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    ResetMFA: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    ResetPassword: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    RequestUserDeletion: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    ListDeletionRequests: vi.fn(async () => []),
+    ApproveUserDeletion: vi.fn(async () => undefined),
+    GetSettings: vi.fn(async () => ({ notice: 'Authorised staff only. Actions are recorded.', idleMinutes: 15, adminIdleMinutes: 10, absoluteHours: 12 })),
+    SaveSettings: vi.fn(async (s: unknown) => s),
+    ListAlerts: vi.fn(async () => []),
+    AcknowledgeAlert: vi.fn(async () => undefined),
   };
 }
 
@@ -42,4 +84,37 @@ export function installFakeGo(): FakeApp {
   fakeApp = makeFakeApp();
   (globalThis as any).go = { app: { App: fakeApp } };
   return fakeApp;
+}
+
+/** Users as Status reports them, with the permissions the backend derives from their roles. */
+export const users = {
+  nurse: { username: 'nurse.joy', name: 'Joy Banda', roles: ['nurse'], permissions: ['patient.read', 'patient.write', 'patient.breakglass'] },
+  clinician: {
+    username: 'dr.sam',
+    name: 'Sam Osei',
+    roles: ['clinician'],
+    permissions: ['patient.read', 'patient.write', 'patient.restrict', 'patient.breakglass'],
+  },
+  admin: { username: 'admin', name: 'Amina Okafor', roles: ['administrator'], permissions: ['users.manage', 'settings.manage', 'alerts.read'] },
+  clerk: { username: 'clerk', name: 'Kofi Mensah', roles: ['clerk'], permissions: ['patient.read', 'patient.write'] },
+} satisfies Record<string, User>;
+
+export function homeStatus(user: User, extra: Partial<Status> = {}): Status {
+  return { ...baseStatus, screen: 'home', user, ...extra };
+}
+
+export function makePatient(over: Partial<Patient> = {}): Patient {
+  return {
+    id: 'p1', versionId: 'v1', clinicNo: 'OP-00001', family: 'Moyo', given: 'Tendai', other: '', sex: 'male',
+    birthDate: '1990-02-03', birthEstimated: false, age: '36 y', nationalId: '', phone: '', village: 'Hillside',
+    address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '2026-11-23T10:00:00Z', updatedBy: 'admin',
+    restricted: false, ...over,
+  };
+}
+
+export function makeUserInfo(over: Partial<UserInfo> = {}): UserInfo {
+  return {
+    id: 'u2', username: 'nurse.joy', name: 'Joy Banda', roles: ['nurse'], disabled: false, disabledReason: '',
+    lockedUntil: '', mfaEnabled: false, lastLogin: '', temporaryPassword: true, created: '2026-11-23T10:00:00Z', ...over,
+  };
 }

@@ -5,6 +5,8 @@ import {
   displayBirthDate,
   displayName,
   formatDateTime,
+  formatTime,
+  groupSecret,
   sexLabel,
   yearsSince,
 } from '../src/lib/format';
@@ -68,5 +70,19 @@ describe('labels and times', () => {
   it('leaves bad timestamps as they are', () => {
     expect(formatDateTime('not a time')).toBe('not a time');
     expect(formatDateTime('')).toBe('');
+  });
+});
+
+describe('formatTime and groupSecret', () => {
+  it('shows a 24-hour local time', () => {
+    expect(formatTime('2026-11-23T14:05:00Z', { timeZone: 'UTC', locale: 'en-GB' })).toBe('14:05');
+    expect(formatTime('2026-11-23T00:07:00Z', { timeZone: 'UTC', locale: 'en-US' })).toBe('00:07');
+    expect(formatTime('', {})).toBe('');
+    expect(formatTime('not a date')).toBe('not a date');
+  });
+
+  it('groups a base32 secret in fours', () => {
+    expect(groupSecret('JBSWY3DPEHPK3PXPJB')).toEqual(['JBSW', 'Y3DP', 'EHPK', '3PXP', 'JB']);
+    expect(groupSecret('jbsw y3dp')).toEqual(['JBSW', 'Y3DP']);
   });
 });

@@ -22,6 +22,7 @@ const patient: Patient = {
   kinPhone: '',
   updatedAt: '2026-01-01T00:00:00Z',
   updatedBy: 'admin',
+  restricted: false,
 };
 
 describe('patient form helpers', () => {

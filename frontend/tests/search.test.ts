@@ -3,7 +3,7 @@ import type { PatientHit } from '../src/lib/api';
 import { createSearch, resultsAreCurrent, type SearchState } from '../src/lib/search';
 
 function hit(id: string, family = 'Schmidt'): PatientHit {
-  return { id, clinicNo: id, family, given: 'Catherine', other: '', sex: 'female', birthDate: '1982-04-17', birthEstimated: false, age: '44 y', village: 'Lowland', match: 'name' };
+  return { id, clinicNo: id, family, given: 'Catherine', other: '', sex: 'female', birthDate: '1982-04-17', birthEstimated: false, age: '44 y', village: 'Lowland', match: 'name', restricted: false };
 }
 
 interface Deferred {
