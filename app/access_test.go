@@ -560,3 +560,25 @@ func TestNoticeAcknowledgementAudited(t *testing.T) {
 		t.Fatalf("login without accepting: %v", err)
 	}
 }
+
+// Status polls do not keep an idle session open; KeepAlive (user input
+// without other calls) does.
+func TestStatusIsNotActivity(t *testing.T) {
+	e := newClinic(t)
+	polling, _ := e.user("dr.poll", auth.RoleClinician)
+	typing, _ := e.user("dr.typing", auth.RoleClinician)
+	for range 20 { // twenty minutes: one poll, or one burst of typing, a minute
+		e.clock.t = e.clock.t.Add(time.Minute)
+		polling.Status()
+		typing.Status()
+		if err := typing.KeepAlive(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := polling.Status(); st.Screen != ScreenLocked {
+		t.Fatalf("after 20 minutes of polls only: %s, want locked", st.Screen)
+	}
+	if st := typing.Status(); st.Screen != ScreenHome {
+		t.Fatalf("after 20 minutes of input: %s, want home", st.Screen)
+	}
+}

@@ -106,3 +106,11 @@ func (a *App) UnlockSession(password string) error {
 	}
 	return nil
 }
+
+// KeepAlive tells the backend the user is active (typing, reading,
+// scrolling) although no other call is made, so the session's idle time
+// restarts. The UI calls it at most once a minute, and only after input.
+func (a *App) KeepAlive() error {
+	_, err := a.begin("KeepAlive")
+	return err
+}

@@ -26,7 +26,7 @@ var methodPerms = map[string]string{
 	"Status": public, "Setup": public, "Unlock": public, "Login": public, "Logout": public, "UIReady": public,
 
 	"VerifyMFA": session, "ChangePassword": session, "BeginMFAEnrollment": session, "ConfirmMFAEnrollment": session,
-	"LockSession": session, "UnlockSession": session,
+	"LockSession": session, "UnlockSession": session, "KeepAlive": session,
 
 	"ValidatePatient": auth.PermPatientWrite, "RegisterPatient": auth.PermPatientWrite, "UpdatePatient": auth.PermPatientWrite,
 	"GetPatient": auth.PermPatientRead, "SearchPatients": auth.PermPatientRead, "PatientHistory": auth.PermPatientRead,
@@ -94,7 +94,7 @@ func (a *App) Status() Status {
 	if st.Screen != ScreenLogin || sid == "" {
 		return st
 	}
-	ss, err := svc.Users.Check(context.Background(), sid)
+	ss, err := svc.Users.Peek(context.Background(), sid)
 	if err != nil {
 		a.dropSession(sid)
 		return st

@@ -83,6 +83,16 @@ var ErrSessionEnded = ehr.Errorf(ehr.ESession, "Your session has ended. Please s
 // ends it; a session idle for longer than the idle time is locked. It
 // records activity on sessions that are not locked.
 func (s *Service) Check(ctx context.Context, id string) (Session, error) {
+	return s.check(ctx, id, true)
+}
+
+// Peek is Check without recording activity: for status polls, which must
+// not keep an idle session open.
+func (s *Service) Peek(ctx context.Context, id string) (Session, error) {
+	return s.check(ctx, id, false)
+}
+
+func (s *Service) check(ctx context.Context, id string, touch bool) (Session, error) {
 	now := s.now().UTC()
 	var ss Session
 	var userID, started, seen, ended string
@@ -121,7 +131,7 @@ func (s *Service) Check(ctx context.Context, id string) (Session, error) {
 			return Session{}, err
 		}
 		ss.Locked = true
-	case !ss.Locked && now.Sub(ss.LastSeen) >= touchEvery:
+	case touch && !ss.Locked && now.Sub(ss.LastSeen) >= touchEvery:
 		if _, err := s.w.ExecContext(ctx, "UPDATE sessions SET last_seen = ? WHERE id = ?", stamp(now), id); err != nil {
 			return Session{}, fmt.Errorf("touch session: %w", err)
 		}

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SLOW, openOutpost } from './harness.mjs';
-import { enrolMfa, setUpClinic, submitLogin } from './flows.mjs';
+import { enrolMfa, finishEnrolment, setUpClinic, submitLogin } from './flows.mjs';
 
 const XSS_ADDRESS = '<img src=x onerror="window.__xss=1">';
 const ADMIN = { username: 'admin', name: 'Amina Okafor', password: 'correct horse battery staple' };
@@ -37,7 +37,8 @@ test('Outpost: setup, sign-in, register, search, edit, history', { timeout: 300_
 
     await step('the administrator enrols MFA at the first sign-in', async () => {
       await page.getByTestId('enroll').waitFor({ timeout: SLOW });
-      await enrolMfa(env);
+      const secret = await enrolMfa(env);
+      await finishEnrolment(env, ADMIN, secret);
       await page.getByTestId('search-input').waitFor({ timeout: SLOW });
       await page.getByTestId('login-banner').waitFor();
       await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'search-input');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GENERIC_MESSAGE, ProblemError, api, normalizeProblem, onSessionEnded, setBindingWait } from '../src/lib/api';
+import { GENERIC_MESSAGE, ProblemError, api, can, normalizeProblem, onProblem, onSessionEnded, onSessionLocked, setBindingWait } from '../src/lib/api';
 import { fakeApp } from './fakeGo';
 
 const generic = { code: 'E_INTERNAL', message: GENERIC_MESSAGE };
@@ -64,7 +64,51 @@ describe('normalizeProblem', () => {
 describe('api calls', () => {
   afterEach(() => {
     onSessionEnded(null);
+    onSessionLocked(null);
+    onProblem('E_PASSWORD', null);
     setBindingWait(10_000);
+  });
+
+  it('tells the lock listener about E_LOCKED and nobody else', async () => {
+    const locked = vi.fn();
+    const ended = vi.fn();
+    onSessionLocked(locked);
+    onSessionEnded(ended);
+    fakeApp.PatientHistory.mockRejectedValueOnce({ code: 'E_LOCKED', message: 'Locked.' });
+    await expect(api.patientHistory('p1')).rejects.toBeInstanceOf(ProblemError);
+    expect(locked).toHaveBeenCalledWith({ code: 'E_LOCKED', message: 'Locked.' });
+    expect(ended).not.toHaveBeenCalled();
+  });
+
+  it('lets any code have a listener, and removes it with null', async () => {
+    const due = vi.fn();
+    onProblem('E_PASSWORD', due);
+    fakeApp.SearchPatients.mockRejectedValueOnce({ code: 'E_PASSWORD', message: 'Change your password first.' });
+    await api.searchPatients('x').catch(() => {});
+    expect(due).toHaveBeenCalledTimes(1);
+    onProblem('E_PASSWORD', null);
+    fakeApp.SearchPatients.mockRejectedValueOnce({ code: 'E_PASSWORD', message: 'Change your password first.' });
+    await api.searchPatients('x').catch(() => {});
+    expect(due).toHaveBeenCalledTimes(1);
+  });
+
+  it('calls the new methods with their arguments and turns null lists into empty ones', async () => {
+    fakeApp.ListUsers.mockResolvedValueOnce(null);
+    fakeApp.ListDeletionRequests.mockResolvedValueOnce(null);
+    fakeApp.ListAlerts.mockResolvedValueOnce(null);
+    fakeApp.ConfirmMFAEnrollment.mockResolvedValueOnce(null);
+    await expect(api.listUsers()).resolves.toEqual([]);
+    await expect(api.listDeletionRequests()).resolves.toEqual([]);
+    await expect(api.listAlerts()).resolves.toEqual([]);
+    await expect(api.confirmMFAEnrollment('123456')).resolves.toEqual({ recoveryCodes: [] });
+    await api.breakGlass({ patientId: 'p1', reason: 'unconscious on arrival' });
+    expect(fakeApp.BreakGlass).toHaveBeenCalledWith({ patientId: 'p1', reason: 'unconscious on arrival' });
+    await api.unlockSession('pw');
+    expect(fakeApp.UnlockSession).toHaveBeenCalledWith('pw');
+    await api.approveUserDeletion('d1');
+    expect(fakeApp.ApproveUserDeletion).toHaveBeenCalledWith('d1');
+    await api.changePassword({ current: 'a', new: 'b' });
+    expect(fakeApp.ChangePassword).toHaveBeenCalledWith({ current: 'a', new: 'b' });
   });
 
   it('calls the bound Go method with its arguments', async () => {
@@ -103,5 +147,15 @@ describe('api calls', () => {
     const err = await api.status().catch((e) => e);
     expect(err).toBeInstanceOf(ProblemError);
     expect(err.problem.code).toBe('E_INTERNAL');
+  });
+});
+
+describe('can', () => {
+  it('grants only listed permissions', () => {
+    const user = { username: 'a', name: 'A', roles: ['nurse'], permissions: ['patient.read'] };
+    expect(can(user, 'patient.read')).toBe(true);
+    expect(can(user, 'users.manage')).toBe(false);
+    expect(can(undefined, 'patient.read')).toBe(false);
+    expect(can({ ...user, permissions: undefined as unknown as string[] }, 'patient.read')).toBe(false);
   });
 });

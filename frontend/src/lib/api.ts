@@ -471,6 +471,7 @@ export const api = {
   verifyMFA: (code: string) => call<LoginResult>('VerifyMFA', code),
   changePassword: (req: ChangePasswordRequest) => call<void>('ChangePassword', req),
   lockSession: () => call<void>('LockSession'),
+  keepAlive: () => call<void>('KeepAlive'),
   unlockSession: (password: string) => call<void>('UnlockSession', password),
   beginMFAEnrollment: () => call<MFAEnrollment>('BeginMFAEnrollment'),
   confirmMFAEnrollment: async (code: string) => {
