@@ -95,8 +95,8 @@ func mfaSignIn(t *testing.T, a *App, clock *testClock, user, password string, se
 	if _, err := a.VerifyMFA(totp.Code(secret, clock.t)); err != nil {
 		t.Fatalf("verify mfa: %v", err)
 	}
-	if st := a.Status(); st.Screen != ScreenHome {
-		t.Fatalf("after mfa: %s, want home", st.Screen)
+	if st := a.Status(); st.Screen != ScreenHome || !st.User.MFAEnabled {
+		t.Fatalf("after mfa: %s (mfa enabled %v), want home with mfa", st.Screen, st.User != nil && st.User.MFAEnabled)
 	}
 }
 

@@ -46,10 +46,11 @@ type User struct {
 	Name        string   `json:"name"`
 	Roles       []string `json:"roles"`
 	Permissions []string `json:"permissions"`
+	MFAEnabled  bool     `json:"mfaEnabled"`
 }
 
 func userView(u auth.User) *User {
-	return &User{Username: u.Username, Name: u.Name, Roles: u.Roles, Permissions: auth.Permissions(u.Roles)}
+	return &User{Username: u.Username, Name: u.Name, Roles: u.Roles, Permissions: auth.Permissions(u.Roles), MFAEnabled: u.MFAEnabled}
 }
 
 // Status tells the UI which screen to show.

@@ -160,7 +160,11 @@ describe('areas by permission', () => {
 
   it('a nurse sees only the clinical area, without restrict or admin controls', async () => {
     const root = await appWithOpenPatient(homeStatus(users.nurse));
-    expect(byTestId(root, 'area-nav')).toBeNull();
+    // The area nav holds only Patients and My account.
+    const nav = byTestId(root, 'area-nav')!;
+    expect(allByTestId(nav, 'nav-patients')).toHaveLength(1);
+    expect(allByTestId(nav, 'nav-account')).toHaveLength(1);
+    expect(nav.querySelectorAll('button')).toHaveLength(2);
     expect(byTestId(root, 'nav-admin')).toBeNull();
     expect(byTestId(root, 'restrict-button')).toBeNull();
     expect(byTestId(root, 'edit-button')).not.toBeNull();

@@ -37,6 +37,7 @@ export function makeFakeApp(): FakeApp {
     VerifyMFA: vi.fn(async () => ({ user: { username: 'u', name: 'U', roles: [], permissions: [] }, failedSince: [], next: '' })),
     ChangePassword: vi.fn(async () => undefined),
     LockSession: vi.fn(async () => undefined),
+    KeepAlive: vi.fn(async () => undefined),
     UnlockSession: vi.fn(async () => undefined),
     BeginMFAEnrollment: vi.fn(async () => ({ secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', uri: 'otpauth://totp/Outpost:admin?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Outpost' })),
     ConfirmMFAEnrollment: vi.fn(async () => ({ recoveryCodes: Array.from({ length: 10 }, (_, i) => `abcd-efgh-000${i}`) })),

@@ -57,6 +57,8 @@ export interface User {
   name: string;
   roles: string[];
   permissions: Permission[];
+  /** Two-step sign-in (TOTP) is set up for this account. */
+  mfaEnabled?: boolean;
 }
 
 /** True when the user holds the permission. Missing lists grant nothing. */
