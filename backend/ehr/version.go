@@ -2,7 +2,14 @@ package ehr
 
 // Record kinds. The patient is the first; the chart adds the others.
 const (
-	KindPatient = "patient"
+	KindPatient      = "patient"
+	KindEncounter    = "encounter"
+	KindObservation  = "observation"
+	KindCondition    = "condition"
+	KindMedication   = "medication"
+	KindAllergy      = "allergy"
+	KindImmunization = "immunization"
+	KindNote         = "note"
 )
 
 // Version is one immutable state of a record. Nothing is updated in place:
