@@ -38,6 +38,11 @@ var methodPerms = map[string]string{
 	"ListDeletionRequests": auth.PermUsersManage, "ApproveUserDeletion": auth.PermUsersManage,
 	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
 	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
+
+	"ChartSummary": auth.PermChartRead, "VitalSeries": auth.PermChartRead,
+	"SaveEncounter": auth.PermChartWrite, "SignEncounter": auth.PermChartWrite, "SaveObservation": auth.PermChartWrite,
+	"SaveCondition": auth.PermChartWrite, "SaveMedication": auth.PermChartWrite, "SaveAllergy": auth.PermChartWrite,
+	"SaveImmunization": auth.PermChartWrite, "SaveNote": auth.PermChartWrite,
 }
 
 // User is the signed-in user as the UI shows it.

@@ -39,6 +39,8 @@ const (
 	PermPatientRead     = "patient.read"
 	PermPatientWrite    = "patient.write"
 	PermPatientRestrict = "patient.restrict"
+	PermChartRead       = "chart.read"  // clinical records: visits, vitals, problems ...
+	PermChartWrite      = "chart.write" // clerks register patients but see no clinical records
 	PermBreakGlass      = "patient.breakglass"
 	PermUsersManage     = "users.manage"
 	PermSettingsManage  = "settings.manage"
@@ -54,6 +56,8 @@ var grants = map[string][]string{
 	PermPatientRead:     {RoleClinician, RoleNurse, RoleClerk},
 	PermPatientWrite:    {RoleClinician, RoleNurse, RoleClerk},
 	PermPatientRestrict: {RoleClinician},
+	PermChartRead:       {RoleClinician, RoleNurse},
+	PermChartWrite:      {RoleClinician, RoleNurse},
 	PermBreakGlass:      {RoleClinician, RoleNurse},
 	PermUsersManage:     {RoleAdmin},
 	PermSettingsManage:  {RoleAdmin},

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"outpost/backend/auth"
+	"outpost/backend/ehr"
+)
+
+func TestChartThroughTheBoundMethods(t *testing.T) {
+	e := newClinic(t)
+	doc, _ := e.user("dr.visit", auth.RoleClinician)
+	clerk, _ := e.user("clerk.visit", auth.RoleClerk)
+	p := e.patient(doc)
+	now := e.clock.t.Format(time.RFC3339)
+
+	visit, err := doc.SaveEncounter(SaveRequest[ehr.Encounter]{Value: ehr.Encounter{PatientID: p.ID, Status: "open", Start: now, Complaint: "fever"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.SaveObservation(SaveRequest[ehr.Observation]{Value: ehr.Observation{PatientID: p.ID, EncounterID: visit.ID, Vital: "temperature", Value: 60, Effective: now}}); problemOf(t, err).Fields["value"] == "" {
+		t.Fatalf("implausible temperature: %v", err)
+	}
+	if _, err := doc.SaveObservation(SaveRequest[ehr.Observation]{Value: ehr.Observation{PatientID: p.ID, EncounterID: visit.ID, Vital: "temperature", Value: 38.6, Effective: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.SaveAllergy(SaveRequest[ehr.Allergy]{Value: ehr.Allergy{PatientID: p.ID, Substance: ehr.Concept{Text: "Sulfamethoxazole"}, Reaction: "hives", Severity: "severe", Status: "active"}}); err != nil {
+		t.Fatal(err)
+	}
+	rx := MedicationRequest{SaveRequest: SaveRequest[ehr.Medication]{Value: ehr.Medication{PatientID: p.ID, EncounterID: visit.ID, Kind: "prescribed",
+		Drug: ehr.Concept{Text: "Sulfamethoxazole / trimethoprim 400/80 mg"}, Dose: "2 tablets", Frequency: "twice daily", Status: "active", Start: e.clock.t.Format("2006-01-02")}}}
+	res, err := doc.SaveMedication(rx)
+	if err != nil || res.Saved != nil || len(res.Warnings) != 1 {
+		t.Fatalf("prescription against an allergy: %+v %v", res, err)
+	}
+	rx.Override, rx.Reason = true, "no alternative available; observed"
+	if res, err = doc.SaveMedication(rx); err != nil || res.Saved == nil {
+		t.Fatalf("override: %+v %v", res, err)
+	}
+	signed, err := doc.SignEncounter(SignRequest{ID: visit.ID, BaseVersionID: visit.VersionID})
+	if err != nil || signed.Value.Status != "signed" {
+		t.Fatalf("sign: %+v %v", signed, err)
+	}
+	sum, err := doc.ChartSummary(p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Allergies) != 1 || len(sum.Medications) != 1 || len(sum.Visits) != 1 || len(sum.Vitals) != 1 {
+		t.Fatalf("summary = %+v", sum)
+	}
+	pts, err := doc.VitalSeries(SeriesRequest{PatientID: p.ID, Vital: "temperature"})
+	if err != nil || len(pts) != 1 || pts[0].Value != 38.6 {
+		t.Fatalf("series = %+v %v", pts, err)
+	}
+	// Clerks register patients but see no clinical records.
+	if _, err := clerk.ChartSummary(p.ID); code(t, err) != ehr.EForbidden {
+		t.Fatalf("clerk chart: %v", err)
+	}
+}
