@@ -51,6 +51,33 @@ type Item[T any] struct {
 // from base (refused with EConflict when base is no longer the only head).
 // The patient must exist and be open to the actor (restricted charts).
 func Save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base string, v T, reason string) (Item[T], error) {
+	return save(ctx, s, a, k, id, base, v, reason, false)
+}
+
+// CreateAs stores v as a new record with a given id (an importer derives
+// ids from the source, so importing the same data twice creates nothing
+// new). It reports false, and writes nothing, when the id exists.
+func CreateAs[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id string, v T, reason string) (bool, Item[T], error) {
+	if !ehr.ValidID(id) {
+		return false, Item[T]{}, fmt.Errorf("create %s: bad id", k.Name)
+	}
+	if ok, err := s.Exists(ctx, id); err != nil || ok {
+		return false, Item[T]{}, err
+	}
+	it, err := save(ctx, s, a, k, id, "", v, reason, true)
+	return err == nil, it, err
+}
+
+// Exists reports whether any version of a record is stored.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM heads WHERE record_id = ?", id).Scan(&n); err != nil {
+		return false, fmt.Errorf("record exists: %w", err)
+	}
+	return n > 0, nil
+}
+
+func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base string, v T, reason string, create bool) (Item[T], error) {
 	if err := k.Validate(&v, s.cfg.Now()); err != nil {
 		return Item[T]{}, err
 	}
@@ -75,10 +102,12 @@ func Save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base str
 		var parents []string
 		var old *T
 		action := k.Name + ".create"
-		if id == "" {
-			var err error
-			if id, err = s.ids.New(); err != nil {
-				return err
+		if id == "" || create {
+			if id == "" {
+				var err error
+				if id, err = s.ids.New(); err != nil {
+					return err
+				}
 			}
 			if reason == "" {
 				reason = "recorded"

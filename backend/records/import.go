@@ -68,3 +68,62 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, a Actor, p ehr.Patien
 	}
 	return PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}, nil
 }
+
+// ImportPatientAs stores an imported patient under a given id, with a new
+// clinic number. It reports false, and writes nothing, when the id exists,
+// so importing the same data twice creates nothing new.
+func (s *Store) ImportPatientAs(ctx context.Context, a Actor, id string, p ehr.Patient) (bool, PatientRecord, error) {
+	if !ehr.ValidID(id) {
+		return false, PatientRecord{}, fmt.Errorf("import patient: bad id")
+	}
+	if ok, err := s.Exists(ctx, id); err != nil || ok {
+		return false, PatientRecord{}, err
+	}
+	var rec PatientRecord
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		no, err := s.nextClinicNo(ctx, tx)
+		if err != nil {
+			return err
+		}
+		p.ClinicNo = no
+		body, err := ehr.PatientBody(id, p)
+		if err != nil {
+			return err
+		}
+		v, err := s.newVersion(a, ehr.KindPatient, id, nil, "imported", body)
+		if err != nil {
+			return err
+		}
+		if err := s.put(ctx, tx, a, v, "patient.import", id); err != nil {
+			return err
+		}
+		if err := project(ctx, tx, v, p, ""); err != nil {
+			return err
+		}
+		rec = PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}
+		return nil
+	})
+	if err != nil {
+		return false, PatientRecord{}, fmt.Errorf("import patient: %w", err)
+	}
+	return true, rec, nil
+}
+
+// PatientIDs returns the ids of every current patient, for a whole-clinic
+// export.
+func (s *Store) PatientIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT record_id FROM patients WHERE deleted = 0 ORDER BY clinic_no")
+	if err != nil {
+		return nil, fmt.Errorf("patient ids: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
