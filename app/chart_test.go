@@ -58,3 +58,33 @@ func TestChartThroughTheBoundMethods(t *testing.T) {
 		t.Fatalf("clerk chart: %v", err)
 	}
 }
+
+func TestRecordDeletionNeedsTwoPeople(t *testing.T) {
+	e := newClinic(t)
+	a, _ := e.user("dr.one", auth.RoleClinician)
+	b, _ := e.user("nurse.two", auth.RoleNurse)
+	p := e.patient(a)
+	req, err := a.RequestRecordDeletion(RecordAction{ID: p.ID, Reason: "duplicate registration"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ApproveRecordDeletion(req.ID); code(t, err) != ehr.EForbidden {
+		t.Fatalf("self-approval: %v", err)
+	}
+	list, err := b.ListRecordDeletions()
+	if err != nil || len(list) != 1 || list[0].RequestedBy != "dr.one" {
+		t.Fatalf("pending = %+v %v", list, err)
+	}
+	if err := b.ApproveRecordDeletion(req.ID); err != nil {
+		t.Fatal(err)
+	}
+	if hits, _ := a.SearchPatients("moyo"); len(hits) != 0 {
+		t.Fatalf("deleted patient found: %+v", hits)
+	}
+	if err := b.RestoreRecord(RecordAction{ID: p.ID, Reason: "was not a duplicate"}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, _ := a.SearchPatients("moyo"); len(hits) != 1 {
+		t.Fatalf("restored patient not found: %+v", hits)
+	}
+}

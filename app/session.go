@@ -43,6 +43,8 @@ var methodPerms = map[string]string{
 	"SaveEncounter": auth.PermChartWrite, "SignEncounter": auth.PermChartWrite, "SaveObservation": auth.PermChartWrite,
 	"SaveCondition": auth.PermChartWrite, "SaveMedication": auth.PermChartWrite, "SaveAllergy": auth.PermChartWrite,
 	"SaveImmunization": auth.PermChartWrite, "SaveNote": auth.PermChartWrite,
+	"RequestRecordDeletion": auth.PermRecordDelete, "ListRecordDeletions": auth.PermRecordDelete,
+	"ApproveRecordDeletion": auth.PermRecordDelete, "RestoreRecord": auth.PermRecordDelete,
 }
 
 // User is the signed-in user as the UI shows it.

@@ -39,8 +39,9 @@ const (
 	PermPatientRead     = "patient.read"
 	PermPatientWrite    = "patient.write"
 	PermPatientRestrict = "patient.restrict"
-	PermChartRead       = "chart.read"  // clinical records: visits, vitals, problems ...
-	PermChartWrite      = "chart.write" // clerks register patients but see no clinical records
+	PermChartRead       = "chart.read"    // clinical records: visits, vitals, problems ...
+	PermChartWrite      = "chart.write"   // clerks register patients but see no clinical records
+	PermRecordDelete    = "record.delete" // ask for, or approve, a deletion (two different people)
 	PermBreakGlass      = "patient.breakglass"
 	PermUsersManage     = "users.manage"
 	PermSettingsManage  = "settings.manage"
@@ -58,6 +59,7 @@ var grants = map[string][]string{
 	PermPatientRestrict: {RoleClinician},
 	PermChartRead:       {RoleClinician, RoleNurse},
 	PermChartWrite:      {RoleClinician, RoleNurse},
+	PermRecordDelete:    {RoleClinician, RoleNurse},
 	PermBreakGlass:      {RoleClinician, RoleNurse},
 	PermUsersManage:     {RoleAdmin},
 	PermSettingsManage:  {RoleAdmin},

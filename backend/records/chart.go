@@ -130,6 +130,9 @@ func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base str
 			if err != nil {
 				return err
 			}
+			if cur.Deleted {
+				return ehr.Errorf(ehr.EConflict, "This record was deleted. Restore it before changing it.")
+			}
 			if k.Patient(cur.Value) != patientID {
 				return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"patientId": "A record cannot move to another patient."}}
 			}
