@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -86,5 +87,31 @@ func TestRecordDeletionNeedsTwoPeople(t *testing.T) {
 	}
 	if hits, _ := a.SearchPatients("moyo"); len(hits) != 1 {
 		t.Fatalf("restored patient not found: %+v", hits)
+	}
+}
+
+func TestDocumentsThroughTheBoundMethods(t *testing.T) {
+	e := newClinic(t)
+	doc, _ := e.user("dr.doc", auth.RoleClinician)
+	p := e.patient(doc)
+	pdf := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 referral"))
+	it, err := doc.AddDocument(DocumentUpload{PatientID: p.ID, Title: "Referral", Data: pdf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Value.ContentType != ehr.TypePDF {
+		t.Errorf("type = %s", it.Value.ContentType)
+	}
+	html := base64.StdEncoding.EncodeToString([]byte("<html><script>alert(1)</script></html>"))
+	if _, err := doc.AddDocument(DocumentUpload{PatientID: p.ID, Title: "letter.pdf", Data: html}); problemOf(t, err).Fields["file"] == "" {
+		t.Fatalf("html accepted: %v", err)
+	}
+	got, err := doc.GetDocument(it.ID)
+	if err != nil || got.Data != pdf {
+		t.Fatalf("get: %v", err)
+	}
+	list, err := doc.ListDocuments(p.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list: %d %v", len(list), err)
 	}
 }

@@ -45,6 +45,7 @@ var methodPerms = map[string]string{
 	"SaveImmunization": auth.PermChartWrite, "SaveNote": auth.PermChartWrite,
 	"RequestRecordDeletion": auth.PermRecordDelete, "ListRecordDeletions": auth.PermRecordDelete,
 	"ApproveRecordDeletion": auth.PermRecordDelete, "RestoreRecord": auth.PermRecordDelete,
+	"AddDocument": auth.PermChartWrite, "ListDocuments": auth.PermChartRead, "GetDocument": auth.PermChartRead,
 }
 
 // User is the signed-in user as the UI shows it.
