@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +114,19 @@ func TestDocumentsThroughTheBoundMethods(t *testing.T) {
 	list, err := doc.ListDocuments(p.ID)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list: %d %v", len(list), err)
+	}
+}
+
+func TestPatientSummaryPDF(t *testing.T) {
+	e := newClinic(t)
+	doc, _ := e.user("dr.print", auth.RoleClinician)
+	p := e.patient(doc)
+	out, err := doc.PatientSummaryPDF(p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := base64.StdEncoding.DecodeString(out)
+	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf), "MOYO, Tendai") {
+		t.Fatalf("summary PDF: %v", err)
 	}
 }

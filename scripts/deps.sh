@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-      xvfb xauth xdotool imagemagick fonts-dejavu-core chromium dbus gnome-keyring)
+      xvfb xauth xdotool imagemagick fonts-dejavu-core chromium dbus gnome-keyring poppler-utils)
 
 missing=()
 for p in "${pkgs[@]}"; do
