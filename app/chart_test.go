@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/base64"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,31 @@ func TestPatientSummaryPDF(t *testing.T) {
 	pdf, err := base64.StdEncoding.DecodeString(out)
 	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") || !strings.Contains(string(pdf), "MOYO, Tendai") {
 		t.Fatalf("summary PDF: %v", err)
+	}
+}
+
+// S29 for clinical records: every version with who, when, why and a
+// readable diff.
+func TestRecordHistory(t *testing.T) {
+	e := newClinic(t)
+	doc, _ := e.user("dr.hist", auth.RoleClinician)
+	p := e.patient(doc)
+	c, err := doc.SaveCondition(SaveRequest[ehr.Condition]{Value: ehr.Condition{PatientID: p.ID, Code: ehr.Concept{Text: "Asthma"}, Status: "active"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.t = e.clock.t.Add(time.Minute)
+	up := c.Value
+	up.Status, up.Note = "inactive", "no attacks for a year"
+	if _, err := doc.SaveCondition(SaveRequest[ehr.Condition]{ID: c.ID, BaseVersionID: c.VersionID, Reason: "controlled", Value: up}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := doc.RecordHistory(c.ID)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+	want := []Change{{Field: "note", Label: "Note", New: "no attacks for a year"}, {Field: "status", Label: "Status", Old: "active", New: "inactive"}}
+	if got := hist[0].Changes; !reflect.DeepEqual(got, want) || hist[0].Reason != "controlled" || hist[0].Author != "dr.hist" {
+		t.Errorf("newest version: %+v", hist[0])
 	}
 }

@@ -46,7 +46,7 @@ var methodPerms = map[string]string{
 	"RequestRecordDeletion": auth.PermRecordDelete, "ListRecordDeletions": auth.PermRecordDelete,
 	"ApproveRecordDeletion": auth.PermRecordDelete, "RestoreRecord": auth.PermRecordDelete,
 	"AddDocument": auth.PermChartWrite, "ListDocuments": auth.PermChartRead, "GetDocument": auth.PermChartRead,
-	"PatientSummaryPDF": auth.PermChartRead,
+	"PatientSummaryPDF": auth.PermChartRead, "RecordHistory": auth.PermChartRead,
 }
 
 // User is the signed-in user as the UI shows it.

@@ -244,3 +244,30 @@ var projectors = map[string]projector{
 	ehr.KindImmunization: projectorOf(Immunizations),
 	ehr.KindNote:         projectorOf(Notes),
 }
+
+// Decode parses a version body of any kind into its domain value.
+func Decode(kind string, body []byte) (any, error) {
+	if kind == ehr.KindPatient {
+		return ehr.ParsePatientBody(body)
+	}
+	d, ok := decoders[kind]
+	if !ok {
+		return nil, fmt.Errorf("decode: unknown kind %q", kind)
+	}
+	return d(body)
+}
+
+func decoderOf[T any](k Kind[T]) func([]byte) (any, error) {
+	return func(b []byte) (any, error) { return k.Parse(b) }
+}
+
+var decoders = map[string]func([]byte) (any, error){
+	ehr.KindEncounter:    decoderOf(Encounters),
+	ehr.KindObservation:  decoderOf(Observations),
+	ehr.KindCondition:    decoderOf(Conditions),
+	ehr.KindMedication:   decoderOf(Medications),
+	ehr.KindAllergy:      decoderOf(Allergies),
+	ehr.KindImmunization: decoderOf(Immunizations),
+	ehr.KindNote:         decoderOf(Notes),
+	ehr.KindDocument:     decoderOf(Documents),
+}
