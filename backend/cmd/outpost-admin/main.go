@@ -51,6 +51,14 @@ commands:
            from the second line)
   demo     --data-dir D [--patients N]   create a demo clinic with synthetic
            patients; prints the demo sign-in
+  import   --data-dir D --user NAME FILE...   import FHIR R4 Bundles (JSON) as
+           a clinical user; prints per resource type what was imported,
+           already present or skipped, and why
+  export   --data-dir D --user NAME --out FILE [--patient ID]...   write the
+           charts (default: every patient) as one FHIR R4 Bundle, mode 0600
+           (import and export read, one a line on standard input: the user's
+           password; the vault passphrase for a passphrase vault; the
+           authenticator code for an account with a second factor)
 `
 
 func run(ctx context.Context, args []string, e env) int {
@@ -69,6 +77,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdRecover(rest, e)
 	case "demo":
 		err = cmdDemo(ctx, rest, e)
+	case "import":
+		err = cmdImport(ctx, rest, e)
+	case "export":
+		err = cmdExport(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
