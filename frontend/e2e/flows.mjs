@@ -96,3 +96,35 @@ export async function signOut(page) {
   await page.getByTestId('logout-button').click();
   await page.getByTestId('login-form').waitFor({ timeout: SLOW });
 }
+
+/** Administration → Users: creates an account with one role and a temporary password. */
+export async function createUser(page, { username, name, role, temporary }) {
+  await page.getByTestId('nav-admin').click();
+  await page.getByTestId('admin-users').waitFor();
+  await page.getByTestId('create-user-button').click();
+  const form = page.getByTestId('create-user-form');
+  await form.waitFor();
+  await form.getByLabel('Username').fill(username);
+  await form.getByLabel('Full name').fill(name);
+  await form.getByRole('checkbox', { name: new RegExp(`^${role}\\b`, 'i') }).check();
+  await form.getByLabel('Temporary password').fill(temporary);
+  await page.getByTestId('create-user-submit').click();
+  await page.locator(`[data-testid="user-row"][data-username="${username}"]`).waitFor({ timeout: SLOW });
+}
+
+/**
+ * First sign-in with a temporary password: sets the user's own password
+ * (which ends the session) and signs in again with it, up to the home screen.
+ */
+export async function firstSignIn(page, { username, temporary, password }) {
+  await submitLogin(page, username, temporary);
+  const form = page.getByTestId('password-form');
+  await form.waitFor({ timeout: SLOW });
+  await form.getByLabel('Current (temporary) password').fill(temporary);
+  await form.getByLabel('New password', { exact: true }).fill(password);
+  await form.getByLabel('Confirm new password').fill(password);
+  await page.getByTestId('password-submit').click();
+  await page.getByTestId('login-form').waitFor({ timeout: SLOW });
+  await submitLogin(page, username, password);
+  await page.getByTestId('topbar').waitFor({ timeout: SLOW });
+}

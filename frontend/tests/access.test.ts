@@ -27,6 +27,11 @@ async function appWithOpenPatient(status: Status) {
   type(input, 'moyo');
   click(await waitFor(() => byTestId(root, 'hit-name')));
   await waitFor(() => byTestId(root, 'patient-name'));
+  // Users with chart.read start on the Summary tab; the address is under Details.
+  if (byTestId(root, 'tab-summary')) {
+    await waitFor(() => byTestId(root, 'allergy-banner')?.dataset.state === 'none');
+    click(byTestId(root, 'tab-details'));
+  }
   expect(root.textContent).toContain('Plot 7, Hillside');
   return root;
 }

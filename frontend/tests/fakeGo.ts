@@ -1,6 +1,6 @@
 // A fake of the Wails bindings (window.go.app.App), for unit tests only.
 import { vi, type Mock } from 'vitest';
-import type { Patient, Status, User, UserInfo } from '../src/lib/api';
+import type { Allergy, ChartItem, ChartView, Encounter, Patient, Status, User, UserInfo } from '../src/lib/api';
 
 export type FakeApp = Record<string, Mock<(...args: any[]) => Promise<any>>>;
 
@@ -76,6 +76,32 @@ export function makeFakeApp(): FakeApp {
     SaveSettings: vi.fn(async (s: unknown) => s),
     ListAlerts: vi.fn(async () => []),
     AcknowledgeAlert: vi.fn(async () => undefined),
+    ChartSummary: vi.fn(async () => emptyChart()),
+    VitalSeries: vi.fn(async () => []),
+    SaveEncounter: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SignEncounter: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveObservation: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveCondition: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveAllergy: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveImmunization: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveNote: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    SaveMedication: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
   };
 }
 
@@ -89,12 +115,17 @@ export function installFakeGo(): FakeApp {
 
 /** Users as Status reports them, with the permissions the backend derives from their roles. */
 export const users = {
-  nurse: { username: 'nurse.joy', name: 'Joy Banda', roles: ['nurse'], permissions: ['patient.read', 'patient.write', 'patient.breakglass'] },
+  nurse: {
+    username: 'nurse.joy',
+    name: 'Joy Banda',
+    roles: ['nurse'],
+    permissions: ['chart.read', 'chart.write', 'patient.breakglass', 'patient.read', 'patient.write'],
+  },
   clinician: {
     username: 'dr.sam',
     name: 'Sam Osei',
     roles: ['clinician'],
-    permissions: ['patient.read', 'patient.write', 'patient.restrict', 'patient.breakglass'],
+    permissions: ['chart.read', 'chart.write', 'patient.breakglass', 'patient.read', 'patient.restrict', 'patient.write'],
   },
   admin: { username: 'admin', name: 'Amina Okafor', roles: ['administrator'], permissions: ['users.manage', 'settings.manage', 'alerts.read'] },
   clerk: { username: 'clerk', name: 'Kofi Mensah', roles: ['clerk'], permissions: ['patient.read', 'patient.write'] },
@@ -117,5 +148,24 @@ export function makeUserInfo(over: Partial<UserInfo> = {}): UserInfo {
   return {
     id: 'u2', username: 'nurse.joy', name: 'Joy Banda', roles: ['nurse'], disabled: false, disabledReason: '',
     lockedUntil: '', mfaEnabled: false, lastLogin: '', temporaryPassword: true, created: '2026-11-23T10:00:00Z', ...over,
+  };
+}
+
+export function emptyChart(over: Partial<ChartView> = {}): ChartView {
+  return { problems: [], medications: [], allergies: [], vitals: [], immunizations: [], visits: [], ...over };
+}
+
+export function chartItem<T>(id: string, value: T, over: Partial<ChartItem<T>> = {}): ChartItem<T> {
+  return { id, versionId: `${id}-v1`, at: '2026-11-23T10:00:00Z', author: 'dr.sam', value, ...over };
+}
+
+export function makeAllergy(over: Partial<Allergy> = {}): Allergy {
+  return { patientId: 'p1', substance: { text: 'Penicillin' }, reaction: 'rash', severity: 'moderate', status: 'active', ...over };
+}
+
+export function makeEncounter(over: Partial<Encounter> = {}): Encounter {
+  return {
+    patientId: 'p1', status: 'open', start: '2026-11-23T09:00:00Z', end: '', complaint: '', findings: '', assessment: '', plan: '',
+    signedBy: '', signedAt: '', amendReason: '', ...over,
   };
 }

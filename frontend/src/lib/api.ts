@@ -50,6 +50,9 @@ export type Permission =
   | 'users.manage'
   | 'settings.manage'
   | 'alerts.read'
+  /** Clinical records (visits, vitals, problems...): clinicians and nurses, not clerks. */
+  | 'chart.read'
+  | 'chart.write'
   | (string & {});
 
 export interface User {
@@ -300,6 +303,187 @@ export interface Alert {
   acknowledged: boolean;
 }
 
+// ---------------------------------------------------------------------------
+// The chart: clinical records of a patient (chart.read / chart.write).
+
+export const SYSTEM_ICD10 = 'http://hl7.org/fhir/sid/icd-10';
+export const SYSTEM_SNOMED = 'http://snomed.info/sct';
+export const SYSTEM_LOINC = 'http://loinc.org';
+export const SYSTEM_CVX = 'http://hl7.org/fhir/sid/cvx';
+export const SYSTEM_RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+
+export interface Coding {
+  system: string;
+  code: string;
+  display: string;
+}
+
+/** Free text, codes, or both. */
+export interface Concept {
+  coding?: Coding[];
+  text?: string;
+}
+
+export type EncounterStatus = 'open' | 'signed';
+
+export interface Encounter {
+  patientId: string;
+  status: EncounterStatus;
+  /** RFC 3339. */
+  start: string;
+  /** RFC 3339 or ''. */
+  end: string;
+  complaint: string;
+  findings: string;
+  assessment: string;
+  plan: string;
+  signedBy: string;
+  signedAt: string;
+  amendReason: string;
+}
+
+export interface Observation {
+  patientId: string;
+  encounterId: string;
+  /** A vital key: systolic, diastolic, pulse, temperature, respiratory-rate, spo2, weight, height, bmi, muac. */
+  vital: string;
+  value: number;
+  /** UCUM; '' lets the backend fill in the vital's unit. */
+  unit: string;
+  /** RFC 3339. */
+  effective: string;
+}
+
+export type ConditionStatus = 'active' | 'resolved' | 'inactive';
+
+export interface Condition {
+  patientId: string;
+  code: Concept;
+  status: ConditionStatus;
+  /** YYYY-MM-DD or ''. */
+  onset: string;
+  note: string;
+}
+
+export type MedicationKind = 'prescribed' | 'reported';
+export type MedicationStatus = 'active' | 'stopped' | 'completed';
+
+export interface Medication {
+  patientId: string;
+  encounterId: string;
+  kind: MedicationKind;
+  drug: Concept;
+  dose: string;
+  route: string;
+  frequency: string;
+  duration: string;
+  status: MedicationStatus;
+  /** YYYY-MM-DD or ''. */
+  start: string;
+  note: string;
+}
+
+export type AllergySeverity = '' | 'mild' | 'moderate' | 'severe';
+
+export interface Allergy {
+  patientId: string;
+  substance: Concept;
+  reaction: string;
+  /** Needs a reaction. */
+  severity: AllergySeverity;
+  status: 'active' | 'inactive';
+}
+
+export interface Immunization {
+  patientId: string;
+  vaccine: Concept;
+  /** YYYY-MM-DD. */
+  date: string;
+  /** 1-20; 0 when not known. */
+  doseNumber: number;
+  lot: string;
+  site: string;
+  status: 'completed' | 'not-done';
+}
+
+export interface Note {
+  patientId: string;
+  encounterId: string;
+  title: string;
+  text: string;
+}
+
+/** One clinical record at its current version. */
+export interface ChartItem<T> {
+  id: string;
+  versionId: string;
+  /** RFC 3339: when this version was written. */
+  at: string;
+  author: string;
+  value: T;
+}
+
+/** A new record when id is '', else a new version of id made from baseVersionId, with a reason. */
+export interface SaveRequest<T> {
+  id: string;
+  baseVersionId: string;
+  /** Required when updating. */
+  reason: string;
+  value: T;
+}
+
+export interface MedicationRequest extends SaveRequest<Medication> {
+  /** Prescribe although the drug matches an active allergy (audited with the reason). */
+  override: boolean;
+}
+
+/** The saved medication, or (saved absent) the active allergies that stopped it. */
+export interface MedicationResult {
+  saved?: ChartItem<Medication>;
+  warnings: Allergy[];
+}
+
+export interface SignRequest {
+  id: string;
+  baseVersionId: string;
+}
+
+export interface ChartView {
+  problems: ChartItem<Condition>[];
+  medications: ChartItem<Medication>[];
+  allergies: ChartItem<Allergy>[];
+  /** The latest value of each vital sign. */
+  vitals: ChartItem<Observation>[];
+  immunizations: ChartItem<Immunization>[];
+  /** The 10 most recent visits. */
+  visits: ChartItem<Encounter>[];
+}
+
+export interface SeriesRequest {
+  patientId: string;
+  vital: string;
+}
+
+export interface VitalPoint {
+  /** RFC 3339. */
+  at: string;
+  value: number;
+  unit: string;
+}
+
+const list = <T>(v: T[] | null | undefined): T[] => (Array.isArray(v) ? v : []);
+
+function chartView(v: Partial<ChartView> | null | undefined): ChartView {
+  return {
+    problems: list(v?.problems),
+    medications: list(v?.medications),
+    allergies: list(v?.allergies),
+    vitals: list(v?.vitals),
+    immunizations: list(v?.immunizations),
+    visits: list(v?.visits),
+  };
+}
+
 export const GENERIC_MESSAGE = 'Something went wrong.';
 
 /** Thrown by every wrapper below; carries a normalised Problem. */
@@ -503,6 +687,23 @@ export const api = {
   // Security alerts
   listAlerts: async () => (await call<Alert[] | null>('ListAlerts')) ?? [],
   acknowledgeAlert: (id: string) => call<void>('AcknowledgeAlert', id),
+
+  // The chart
+  chartSummary: async (patientId: string) => chartView(await call<Partial<ChartView> | null>('ChartSummary', patientId)),
+  saveEncounter: (req: SaveRequest<Encounter>) => call<ChartItem<Encounter>>('SaveEncounter', req),
+  signEncounter: (req: SignRequest) => call<ChartItem<Encounter>>('SignEncounter', req),
+  saveObservation: (req: SaveRequest<Observation>) => call<ChartItem<Observation>>('SaveObservation', req),
+  saveCondition: (req: SaveRequest<Condition>) => call<ChartItem<Condition>>('SaveCondition', req),
+  saveAllergy: (req: SaveRequest<Allergy>) => call<ChartItem<Allergy>>('SaveAllergy', req),
+  saveImmunization: (req: SaveRequest<Immunization>) => call<ChartItem<Immunization>>('SaveImmunization', req),
+  saveNote: (req: SaveRequest<Note>) => call<ChartItem<Note>>('SaveNote', req),
+  saveMedication: async (req: MedicationRequest): Promise<MedicationResult> => {
+    const r = await call<Partial<MedicationResult> | null>('SaveMedication', req);
+    const out: MedicationResult = { warnings: list(r?.warnings) };
+    if (r?.saved) out.saved = r.saved;
+    return out;
+  },
+  vitalSeries: async (req: SeriesRequest) => list(await call<VitalPoint[] | null>('VitalSeries', req)),
 };
 
 export type Api = typeof api;
