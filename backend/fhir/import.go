@@ -65,6 +65,7 @@ var resourceTypeRE = regexp.MustCompile(`^[A-Z][A-Za-z]{1,63}$`)
 type importer struct {
 	ctx      context.Context
 	s        *records.Store
+	b        *records.Batch // every write of the import goes through it
 	a        records.Actor
 	rep      Report
 	entries  []*entry
@@ -111,8 +112,16 @@ func Import(ctx context.Context, s *records.Store, a records.Actor, r io.Reader,
 		byURL: map[string]*entry{}, byTypeID: map[string]*entry{}, outside: map[string]string{}}
 	im.rep.Entries = len(raw)
 	im.index(raw)
-	err = im.run()
-	return im.rep, err
+	// Many records, few commits: a savepoint per record, a commit every
+	// records.BatchSize (an import can be repeated, and creates nothing twice).
+	if im.b, err = s.BeginBatch(ctx); err != nil {
+		return im.rep, err
+	}
+	if err = im.run(); err != nil {
+		im.b.Rollback()
+		return im.rep, err
+	}
+	return im.rep, im.b.Commit()
 }
 
 // run stores the entries: patients first, then encounters, then the rest,
@@ -394,7 +403,7 @@ func (im *importer) resolve(ref, want string) (string, string, error) {
 		candidates = append(candidates, id)
 	}
 	for _, id := range candidates {
-		ok, err := im.s.Exists(im.ctx, id)
+		ok, err := im.b.Exists(id)
 		if err != nil {
 			return "", "", err
 		}
@@ -625,7 +634,7 @@ func create[T any](im *importer, e *entry, suffix string, k records.Kind[T], v T
 	if suffix != "" {
 		id = DeriveID(e.key + suffix)
 	}
-	created, _, err := records.CreateAs(im.ctx, im.s, im.a, k, id, v, importReason)
+	created, _, err := records.BatchCreateAs(im.b, im.a, k, id, v, importReason)
 	if suffix == "" {
 		e.state = stored
 	}
@@ -692,7 +701,7 @@ func (im *importer) patient(e *entry) error {
 		}
 		return err
 	}
-	created, _, err := im.s.ImportPatientAs(im.ctx, im.a, e.id, p)
+	created, _, err := im.b.ImportPatientAs(im.a, e.id, p)
 	if err != nil {
 		return err
 	}
@@ -703,7 +712,7 @@ func (im *importer) patient(e *entry) error {
 	}
 	im.rep.imported(e.rtype)
 	if restricted {
-		if _, err := im.s.SetRestricted(im.ctx, im.a, e.id, true, "restricted in the imported record"); err != nil {
+		if err := im.b.SetRestricted(im.a, e.id, true, "restricted in the imported record"); err != nil {
 			return err
 		}
 	}

@@ -110,6 +110,21 @@ func (s *Store) SetRestricted(ctx context.Context, a Actor, id string, restricte
 	}
 	var rec PatientRecord
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		rec, err = s.setRestrictedIn(ctx, tx, a, id, restricted, reason)
+		return err
+	})
+	if err != nil {
+		return PatientRecord{}, fmt.Errorf("restrict patient: %w", err)
+	}
+	return rec, nil
+}
+
+// setRestrictedIn is SetRestricted inside a transaction the caller holds;
+// reason is already checked.
+func (s *Store) setRestrictedIn(ctx context.Context, tx *sql.Tx, a Actor, id string, restricted bool, reason string) (PatientRecord, error) {
+	var rec PatientRecord
+	err := func() error {
 		if err := s.checkAccess(ctx, tx, a, id); err != nil {
 			return err
 		}
@@ -154,9 +169,6 @@ func (s *Store) SetRestricted(ctx context.Context, a Actor, id string, restricte
 			rec.RestrictedBy = a.Username
 		}
 		return nil
-	})
-	if err != nil {
-		return PatientRecord{}, fmt.Errorf("restrict patient: %w", err)
-	}
-	return rec, nil
+	}()
+	return rec, err
 }

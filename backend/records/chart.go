@@ -78,6 +78,20 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 }
 
 func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base string, v T, reason string, create bool) (Item[T], error) {
+	var item Item[T]
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		item, err = saveIn(ctx, s, tx, a, k, id, base, v, reason, create)
+		return err
+	})
+	if err != nil {
+		return Item[T]{}, fmt.Errorf("save %s: %w", k.Name, err)
+	}
+	return item, nil
+}
+
+// saveIn is save inside a transaction the caller holds.
+func saveIn[T any](ctx context.Context, s *Store, tx *sql.Tx, a Actor, k Kind[T], id, base string, v T, reason string, create bool) (Item[T], error) {
 	if err := k.Validate(&v, s.cfg.Now()); err != nil {
 		return Item[T]{}, err
 	}
@@ -88,7 +102,7 @@ func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base str
 	}
 	patientID := k.Patient(v)
 	var item Item[T]
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM patients WHERE record_id = ? AND deleted = 0", patientID).Scan(&n); err != nil {
 			return err
@@ -162,11 +176,8 @@ func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base str
 		}
 		item = Item[T]{ID: id, VersionID: ver.VersionID, Value: v, HLC: ver.HLC, Author: ver.Author}
 		return nil
-	})
-	if err != nil {
-		return Item[T]{}, fmt.Errorf("save %s: %w", k.Name, err)
-	}
-	return item, nil
+	}()
+	return item, err
 }
 
 func getVersion[T any](ctx context.Context, q querier, k Kind[T], versionID string) (Item[T], error) {

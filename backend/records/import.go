@@ -81,32 +81,38 @@ func (s *Store) ImportPatientAs(ctx context.Context, a Actor, id string, p ehr.P
 	}
 	var rec PatientRecord
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		no, err := s.nextClinicNo(ctx, tx)
-		if err != nil {
-			return err
-		}
-		p.ClinicNo = no
-		body, err := ehr.PatientBody(id, p)
-		if err != nil {
-			return err
-		}
-		v, err := s.newVersion(a, ehr.KindPatient, id, nil, "imported", body)
-		if err != nil {
-			return err
-		}
-		if err := s.put(ctx, tx, a, v, "patient.import", id); err != nil {
-			return err
-		}
-		if err := project(ctx, tx, v, p, ""); err != nil {
-			return err
-		}
-		rec = PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}
-		return nil
+		var err error
+		rec, err = s.importOneAs(ctx, tx, a, id, p)
+		return err
 	})
 	if err != nil {
 		return false, PatientRecord{}, fmt.Errorf("import patient: %w", err)
 	}
 	return true, rec, nil
+}
+
+// importOneAs stores an imported patient under id inside tx.
+func (s *Store) importOneAs(ctx context.Context, tx *sql.Tx, a Actor, id string, p ehr.Patient) (PatientRecord, error) {
+	no, err := s.nextClinicNo(ctx, tx)
+	if err != nil {
+		return PatientRecord{}, err
+	}
+	p.ClinicNo = no
+	body, err := ehr.PatientBody(id, p)
+	if err != nil {
+		return PatientRecord{}, err
+	}
+	v, err := s.newVersion(a, ehr.KindPatient, id, nil, "imported", body)
+	if err != nil {
+		return PatientRecord{}, err
+	}
+	if err := s.put(ctx, tx, a, v, "patient.import", id); err != nil {
+		return PatientRecord{}, err
+	}
+	if err := project(ctx, tx, v, p, ""); err != nil {
+		return PatientRecord{}, err
+	}
+	return PatientRecord{ID: id, VersionID: v.VersionID, Patient: p, HLC: v.HLC, Author: v.Author}, nil
 }
 
 // PatientIDs returns the ids of every current patient, for a whole-clinic
