@@ -17,17 +17,13 @@ import (
 //
 //	go test -run '^$' -bench Import -benchtime 30x -count 3 ./backend/fhir/
 //
-// Measured on a 2-core AMD EPYC VM with a virtio disk: 650 to 1,070
-// resources/s (340 to 560 records/s), short of the 2,000/s target. Half
-// the time is the commit of each record's own transaction (records.CreateAs
-// is one transaction per record: SQLCipher encrypts and writes every page
-// the record touched in six tables, and fsyncs the WAL); most of the rest
-// is that transaction's statements (existence and patient checks, the
-// audit chain, projections). With every write of one import in a single
-// transaction (tried in a scratch copy of backend/records) the same
-// benchmark reaches 2,140 to 2,320 resources/s: a batch form of CreateAs
-// in backend/records, with a savepoint per record so that a refused
-// record does not undo the batch, would meet the target.
+// Measured on a 2-core AMD EPYC VM with a virtio disk, with every write
+// going through a records.Batch (a savepoint per record, a commit every
+// 500): about 1,600 resources/s (820 records/s), short of the 2,000/s
+// target. With one transaction per record it was 650 to 1,070. Most of the
+// remaining time is in SQLCipher (cgo): every statement is prepared anew,
+// and cipher_memory_security locks and wipes each allocation; cached
+// prepared statements for the write path are the next step.
 func BenchmarkImport(b *testing.B) {
 	file, _ := filepath.Glob(filepath.Join(fhirTestdata, "samples", "Norma_Pagan_*.json"))
 	raw := readFile(b, file[0])
