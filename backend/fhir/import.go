@@ -486,22 +486,8 @@ func (im *importer) one(e *entry) error {
 		}
 		return nil
 	case "Condition":
-		var r fhirCondition
-		if !im.decode(e, &r) {
-			return nil
-		}
-		v, why := condition(r)
-		if why != "" {
-			im.skip(e, why)
-			return nil
-		}
-		pid, why, err := im.patientOf(r.Subject)
-		if err != nil || why != "" {
-			im.skipWhy(e, why)
-			return err
-		}
-		v.PatientID = pid
-		return create(im, e, "", records.Conditions, v)
+		return single(im, e, records.Conditions, condition,
+			func(r fhirCondition) *reference { return r.Subject }, func(v *ehr.Condition, pid string) { v.PatientID = pid })
 	case "MedicationRequest", "MedicationStatement":
 		var r fhirMedication
 		if !im.decode(e, &r) {
@@ -535,39 +521,11 @@ func (im *importer) one(e *entry) error {
 		v.PatientID = pid
 		return create(im, e, "", records.Medications, v)
 	case "AllergyIntolerance":
-		var r fhirAllergy
-		if !im.decode(e, &r) {
-			return nil
-		}
-		v, why := allergy(r)
-		if why != "" {
-			im.skip(e, why)
-			return nil
-		}
-		pid, why, err := im.patientOf(r.Patient)
-		if err != nil || why != "" {
-			im.skipWhy(e, why)
-			return err
-		}
-		v.PatientID = pid
-		return create(im, e, "", records.Allergies, v)
+		return single(im, e, records.Allergies, allergy,
+			func(r fhirAllergy) *reference { return r.Patient }, func(v *ehr.Allergy, pid string) { v.PatientID = pid })
 	case "Immunization":
-		var r fhirImmunization
-		if !im.decode(e, &r) {
-			return nil
-		}
-		v, why := immunization(r)
-		if why != "" {
-			im.skip(e, why)
-			return nil
-		}
-		pid, why, err := im.patientOf(r.Patient)
-		if err != nil || why != "" {
-			im.skipWhy(e, why)
-			return err
-		}
-		v.PatientID = pid
-		return create(im, e, "", records.Immunizations, v)
+		return single(im, e, records.Immunizations, immunization,
+			func(r fhirImmunization) *reference { return r.Patient }, func(v *ehr.Immunization, pid string) { v.PatientID = pid })
 	case "DocumentReference":
 		var r fhirDocument
 		if !im.decode(e, &r) {
@@ -592,6 +550,28 @@ func (im *importer) one(e *entry) error {
 		return create(im, e, "", records.Notes, v)
 	}
 	return nil
+}
+
+// single stores a resource that maps to one record of kind k: decode it,
+// map it (a reason to skip, or the value), resolve its patient, create.
+func single[R, T any](im *importer, e *entry, k records.Kind[T], mapFn func(R) (T, string),
+	patient func(R) *reference, setPatient func(*T, string)) error {
+	var r R
+	if !im.decode(e, &r) {
+		return nil
+	}
+	v, why := mapFn(r)
+	if why != "" {
+		im.skip(e, why)
+		return nil
+	}
+	pid, why, err := im.patientOf(patient(r))
+	if err != nil || why != "" {
+		im.skipWhy(e, why)
+		return err
+	}
+	setPatient(&v, pid)
+	return create(im, e, "", k, v)
 }
 
 // skipWhy skips e when why is not empty (a reference that resolved to
