@@ -22,6 +22,7 @@ import (
 type clinicEnv struct {
 	t      *testing.T
 	dir    string
+	saves  string // where the stand-in save dialog writes
 	kr     vault.Keyring
 	clock  *testClock
 	admin  *App
@@ -29,7 +30,7 @@ type clinicEnv struct {
 }
 
 func newClinic(t *testing.T) *clinicEnv {
-	e := &clinicEnv{t: t, dir: t.TempDir(), kr: vaulttest.NewKeyring(), clock: &testClock{t: time.Date(2026, 5, 4, 8, 30, 0, 0, time.UTC)}}
+	e := &clinicEnv{t: t, dir: t.TempDir(), saves: t.TempDir(), kr: vaulttest.NewKeyring(), clock: &testClock{t: time.Date(2026, 5, 4, 8, 30, 0, 0, time.UTC)}}
 	e.admin = e.window("admin-pc")
 	if _, err := e.admin.Setup(setupReq); err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func newClinic(t *testing.T) *clinicEnv {
 
 func (e *clinicEnv) window(workstation string) *App {
 	a := New(Config{DataDir: e.dir, Keyring: e.kr, Now: e.clock.Now, Rand: rand.Reader, Version: "test",
-		Workstation: workstation, Argon2: vaulttest.FastArgon2, Passwords: fastPasswords})
+		Workstation: workstation, Argon2: vaulttest.FastArgon2, Passwords: fastPasswords, Save: FolderSaver(e.saves)})
 	Start(context.Background(), a)
 	e.t.Cleanup(func() { Stop(a) })
 	return a

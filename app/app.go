@@ -32,6 +32,9 @@ type Config struct {
 	Passwords   auth.Params        // password hashes; zero: auth.DefaultParams
 	// OnReady is called when the UI reports its first screen rendered.
 	OnReady func(screen string)
+	// Save writes a copy outside the vault where the user chooses; nil:
+	// the window's native save dialog.
+	Save Saver
 }
 
 // Screens the UI can be asked to show.
@@ -53,6 +56,8 @@ type App struct {
 	state    string           // one of the Screen constants, before sign-in
 	fatal    *Problem         // why the vault cannot be used
 	readyOne sync.Once
+	wctx     context.Context // the window's context, for its dialogs
+	imports  imports         // FHIR imports started from the UI
 }
 
 // New returns an App for cfg; Start opens the vault.
@@ -72,7 +77,15 @@ func New(cfg Config) *App {
 	if cfg.Workstation == "" {
 		cfg.Workstation = "unknown"
 	}
-	return &App{cfg: cfg}
+	a := &App{cfg: cfg}
+	if a.cfg.Save == nil {
+		a.cfg.Save = wailsSaver(func() context.Context {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.wctx
+		})
+	}
+	return a
 }
 
 var (
@@ -89,6 +102,7 @@ func (a *App) vaultOptions() vault.Options {
 func (a *App) start(ctx context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.wctx = ctx
 	meta, err := vault.ReadMeta(a.cfg.DataDir)
 	switch {
 	case errors.Is(err, vault.ErrNoVault):

@@ -28,14 +28,9 @@ func (a *App) AddDocument(req DocumentUpload) (ChartItem[ehr.Document], error) {
 	if err != nil {
 		return ChartItem[ehr.Document]{}, err
 	}
-	if base64.StdEncoding.DecodedLen(len(req.Data)) > ehr.MaxDocument+3 {
-		return ChartItem[ehr.Document]{}, problem(a.cfg.Log, "AddDocument", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
-			Fields: map[string]string{"file": "A document is at most 20 MB."}})
-	}
-	data, err := base64.StdEncoding.DecodeString(req.Data)
+	data, err := decodeBase64Field("file", req.Data, ehr.MaxDocument)
 	if err != nil {
-		return ChartItem[ehr.Document]{}, problem(a.cfg.Log, "AddDocument", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
-			Fields: map[string]string{"file": "The file could not be read."}})
+		return ChartItem[ehr.Document]{}, problem(a.cfg.Log, "AddDocument", err)
 	}
 	it, err := c.svc.Records.AddDocument(c.ctx, c.actor, req.PatientID, req.Title, data)
 	if err != nil {

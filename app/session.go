@@ -44,9 +44,10 @@ var methodPerms = map[string]string{
 	"SaveCondition": auth.PermChartWrite, "SaveMedication": auth.PermChartWrite, "SaveAllergy": auth.PermChartWrite,
 	"SaveImmunization": auth.PermChartWrite, "SaveNote": auth.PermChartWrite,
 	"RequestRecordDeletion": auth.PermRecordDelete, "ListRecordDeletions": auth.PermRecordDelete,
-	"ApproveRecordDeletion": auth.PermRecordDelete, "RestoreRecord": auth.PermRecordDelete,
+	"ApproveRecordDeletion": auth.PermRecordDelete, "RestoreRecord": auth.PermRecordDelete, "ListDeletedRecords": auth.PermRecordDelete,
 	"AddDocument": auth.PermChartWrite, "ListDocuments": auth.PermChartRead, "GetDocument": auth.PermChartRead,
-	"PatientSummaryPDF": auth.PermChartRead, "RecordHistory": auth.PermChartRead,
+	"SaveSummaryPDF": auth.PermChartRead, "RecordHistory": auth.PermChartRead, "SaveDocument": auth.PermChartRead,
+	"ExportFHIR": auth.PermChartRead, "StartFHIRImport": auth.PermChartWrite, "FHIRImportStatus": auth.PermChartWrite,
 }
 
 // User is the signed-in user as the UI shows it.

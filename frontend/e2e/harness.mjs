@@ -31,8 +31,10 @@ export function requireHarness() {
 }
 
 /** Starts the harness and resolves with its base URL once it is listening. */
-export function startHarness(executable, dataDir) {
-  const child = spawn(executable, ['--data-dir', dataDir, '--addr', '127.0.0.1:0'], {
+export function startHarness(executable, dataDir, saveDir) {
+  const args = ['--data-dir', dataDir, '--addr', '127.0.0.1:0'];
+  if (saveDir) args.push('--save-dir', saveDir);
+  const child = spawn(executable, args, {
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,10 +105,12 @@ export async function openOutpost(t, name) {
   const work = await mkdtemp(path.join(tmpdir(), `outpost-${name}-`));
   const dataDir = path.join(work, 'data');
   const profileDir = path.join(work, 'chromium');
+  const saveDir = path.join(work, 'saved');
   await mkdir(dataDir);
   await mkdir(profileDir);
+  await mkdir(saveDir);
 
-  const h = startHarness(harness, dataDir);
+  const h = startHarness(harness, dataDir, saveDir);
   let context;
   t.after(async () => {
     if (context) await context.close().catch(() => {});
@@ -164,6 +168,8 @@ export async function openOutpost(t, name) {
     consoleAll,
     pageErrors,
     harnessOutput: h.output,
+    /** Where files "saved" through the save dialog land (the harness stands in for the dialog). */
+    saveDir,
 
     /** Saves a screenshot to OUTPOST_SCREENSHOT_DIR, if set. */
     async shot(file, fullPage = true) {

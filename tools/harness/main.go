@@ -31,6 +31,7 @@ import (
 func main() {
 	dataDir := flag.String("data-dir", "", "vault folder (required)")
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	saveDir := flag.String("save-dir", "", "where files the user saves are written (stands in for the save dialog; default: a new temporary folder)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *dataDir == "" || !frontend.Built() {
@@ -42,8 +43,17 @@ func main() {
 		log.Error("the harness listens on loopback only")
 		os.Exit(2)
 	}
+	if *saveDir == "" {
+		d, err := os.MkdirTemp("", "outpost-saves-")
+		if err != nil {
+			log.Error("save folder", "cause", err.Error())
+			os.Exit(1)
+		}
+		*saveDir = d
+	}
 	clock := &offsetClock{}
-	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log, Now: clock.Now})
+	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log, Now: clock.Now,
+		Save: app.FolderSaver(*saveDir)})
 	app.Start(context.Background(), a)
 	defer app.Stop(a)
 

@@ -53,6 +53,9 @@ export type Permission =
   /** Clinical records (visits, vitals, problems...): clinicians and nurses, not clerks. */
   | 'chart.read'
   | 'chart.write'
+  /** Ask for, or approve, the deletion of a record (two different people). */
+  | 'record.delete'
+  | 'audit.read'
   | (string & {});
 
 export interface User {
@@ -471,7 +474,124 @@ export interface VitalPoint {
   unit: string;
 }
 
+/** A stored document: PDF, PNG or JPEG, recognised by content; bytes kept apart in the vault. */
+export interface DocumentInfo {
+  patientId: string;
+  title: string;
+  contentType: 'application/pdf' | 'image/png' | 'image/jpeg' | (string & {});
+  size: number;
+  sha256: string;
+  created: string;
+}
+
+export interface DocumentUpload {
+  patientId: string;
+  title: string;
+  /** The file's bytes, base64. Its name is never sent: the type comes from the content. */
+  data: string;
+}
+
+export interface DocumentContent {
+  document: DocumentInfo;
+  /** base64 */
+  data: string;
+}
+
+/** Where a copy was saved through the save dialog; name '' when the user cancelled. */
+export interface SavedFile {
+  name: string;
+}
+
+export interface FHIRUpload {
+  /** The file's name, shown only. */
+  name: string;
+  /** base64 */
+  data: string;
+}
+
+export interface ImportCount {
+  type: string;
+  imported: number;
+  present: number;
+  skipped: number;
+}
+
+export interface ImportSkip {
+  type: string;
+  id: string;
+  reason: string;
+}
+
+/** A FHIR import running in the background: progress, then its report. */
+export interface ImportJob {
+  id: string;
+  name: string;
+  /** Entries processed so far. */
+  done: number;
+  /** Entries in the Bundle; 0 until it has been read. */
+  total: number;
+  finished: boolean;
+  counts: ImportCount[];
+  totals: ImportCount;
+  /** Why resources were skipped (other than types Outpost does not keep). */
+  skips: ImportSkip[];
+  problem?: Problem;
+}
+
+/** A record (patient or clinical) and the reason for acting on it. */
+export interface RecordAction {
+  id: string;
+  reason: string;
+}
+
+/** A record deletion waiting for a second person's approval, or a deleted record. */
+export interface RecordDeletion {
+  id: string;
+  recordId: string;
+  /** patient, encounter, observation, condition, medication, allergy, immunization, note, document */
+  kind: string;
+  /** What the record is, e.g. "Problem: Asthma". */
+  label: string;
+  patientId: string;
+  /** The patient's name and clinic number. */
+  patient: string;
+  requestedBy: string;
+  reason: string;
+  at: string;
+  /** Deleted records only: who approved, and when. */
+  approvedBy?: string;
+  approvedAt?: string;
+}
+
+/** One version of any record with what changed. */
+export interface RecordVersion {
+  versionId: string;
+  kind: string;
+  at: string;
+  author: string;
+  device: string;
+  reason: string;
+  deleted: boolean;
+  changes: Change[];
+}
+
 const list = <T>(v: T[] | null | undefined): T[] => (Array.isArray(v) ? v : []);
+
+function importJob(j: Partial<ImportJob> | null | undefined): ImportJob {
+  const zero: ImportCount = { type: 'all', imported: 0, present: 0, skipped: 0 };
+  const out: ImportJob = {
+    id: j?.id ?? '',
+    name: j?.name ?? '',
+    done: j?.done ?? 0,
+    total: j?.total ?? 0,
+    finished: !!j?.finished,
+    counts: list(j?.counts),
+    totals: j?.totals ?? zero,
+    skips: list(j?.skips),
+  };
+  if (j?.problem) out.problem = normalizeProblem(j.problem);
+  return out;
+}
 
 function chartView(v: Partial<ChartView> | null | undefined): ChartView {
   return {
@@ -704,6 +824,26 @@ export const api = {
     return out;
   },
   vitalSeries: async (req: SeriesRequest) => list(await call<VitalPoint[] | null>('VitalSeries', req)),
+  recordHistory: async (id: string) => list(await call<RecordVersion[] | null>('RecordHistory', id)),
+
+  // Deleting needs two people: one asks, another approves (record.delete)
+  requestRecordDeletion: (req: RecordAction) => call<RecordDeletion>('RequestRecordDeletion', req),
+  listRecordDeletions: async () => list(await call<RecordDeletion[] | null>('ListRecordDeletions')),
+  approveRecordDeletion: (requestId: string) => call<void>('ApproveRecordDeletion', requestId),
+  listDeletedRecords: async () => list(await call<RecordDeletion[] | null>('ListDeletedRecords')),
+  restoreRecord: (req: RecordAction) => call<void>('RestoreRecord', req),
+
+  // Documents, printing, FHIR
+  addDocument: (req: DocumentUpload) => call<ChartItem<DocumentInfo>>('AddDocument', req),
+  listDocuments: async (patientId: string) => list(await call<ChartItem<DocumentInfo>[] | null>('ListDocuments', patientId)),
+  getDocument: (id: string) => call<DocumentContent>('GetDocument', id),
+  /** Opens the save dialog; the copy outside the vault is audited. */
+  saveDocument: (id: string) => call<SavedFile>('SaveDocument', id),
+  saveSummaryPDF: (patientId: string) => call<SavedFile>('SaveSummaryPDF', patientId),
+  /** One patient's chart, or every chart with patientId ''. */
+  exportFHIR: (patientId: string) => call<SavedFile>('ExportFHIR', patientId),
+  startFHIRImport: async (req: FHIRUpload) => importJob(await call<Partial<ImportJob> | null>('StartFHIRImport', req)),
+  fhirImportStatus: async (id: string) => importJob(await call<Partial<ImportJob> | null>('FHIRImportStatus', id)),
 };
 
 export type Api = typeof api;
