@@ -133,9 +133,10 @@ func (s *Store) PendingDeletions(ctx context.Context) ([]DeletionRequest, error)
 // version is written and the record leaves the chart and search.
 func (s *Store) ApproveDeletion(ctx context.Context, a Actor, requestID string) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var target, requester, approved string
-		err := tx.QueryRowContext(ctx, "SELECT target_id, requested_by, approved_by FROM approvals WHERE id = ? AND kind = 'record.delete'", requestID).
-			Scan(&target, &requester, &approved)
+		var target, requester, approved, reason, asker string
+		err := tx.QueryRowContext(ctx, `SELECT a.target_id, a.requested_by, a.approved_by, a.reason, COALESCE(u.username, '')
+			FROM approvals a LEFT JOIN users u ON u.id = a.requested_by WHERE a.id = ? AND a.kind = 'record.delete'`, requestID).
+			Scan(&target, &requester, &approved, &reason, &asker)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && approved != "") {
 			return ehr.Errorf(ehr.ENotFound, "No such pending request.")
 		}
@@ -149,7 +150,8 @@ func (s *Store) ApproveDeletion(ctx context.Context, a Actor, requestID string) 
 			a.UserID, s.cfg.Now().UTC().Format(time.RFC3339Nano), requestID); err != nil {
 			return err
 		}
-		return s.setDeleted(ctx, tx, a, target, true, "deleted: request "+requestID, "record.delete_approve")
+		return s.setDeleted(ctx, tx, a, target, true, fmt.Sprintf("deleted: %s (asked by %s, approved by %s)", reason, asker, a.Username),
+			"record.delete_approve")
 	})
 	if err != nil {
 		return fmt.Errorf("approve deletion: %w", err)

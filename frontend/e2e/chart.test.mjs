@@ -1,7 +1,8 @@
 // End-to-end test of the chart against the real Go backend: a clinician
 // opens a visit, enters vital signs (one out of range, then fixed), records
 // an allergy, is warned when prescribing a drug that matches it, signs the
-// visit, and sees the vital signs plotted.
+// visit, and sees the vital signs plotted; then asks for a prescription to
+// be deleted, which a nurse approves (two people), and restores it.
 //
 // Needs OUTPOST_HARNESS (see harness.mjs). Optional: CHROMIUM,
 // OUTPOST_SCREENSHOT_DIR (chart-summary.png, visit.png, vitals-plot.png).
@@ -19,6 +20,13 @@ const CLINICIAN = {
   temporary: 'Tmp-7731-heron-bay',
   password: 'a long walk by the green river',
 };
+const NURSE = {
+  username: 'nurse.ada',
+  name: 'Ada Phiri',
+  role: 'Nurse',
+  temporary: 'Tmp-5519-kestrel-dam',
+  password: 'lanterns over the quiet harbour',
+};
 const PATIENT = { family: 'Banda', given: 'Grace' };
 const PATIENT_TEXT = /banda|grace/i;
 const TEMPERATURE_MESSAGE = 'Enter a plausible value, from 30 to 45 °C.';
@@ -29,7 +37,7 @@ test('Outpost chart: visit, vital signs, allergy warning, signing, plots', { tim
   const text = async (testid, scope = page) => (await scope.getByTestId(testid).first().innerText()).replace(/\s+/g, ' ').trim();
 
   try {
-    await step('set up the clinic; the administrator enrols MFA and creates a clinician', async () => {
+    await step('set up the clinic; the administrator enrols MFA and creates a clinician and a nurse', async () => {
       await page.goto(`${baseURL}/`);
       await setUpClinic(page, { clinic: 'Lakeside Health Post', admin: ADMIN });
       await submitLogin(page, ADMIN.username, ADMIN.password);
@@ -37,6 +45,7 @@ test('Outpost chart: visit, vital signs, allergy warning, signing, plots', { tim
       const secret = await enrolMfa(env);
       await finishEnrolment(env, ADMIN, secret);
       await createUser(page, CLINICIAN);
+      await createUser(page, NURSE);
       await signOut(page);
     });
 
@@ -203,6 +212,78 @@ test('Outpost chart: visit, vital signs, allergy warning, signing, plots', { tim
       await page.locator('[data-testid="vital-plot"][data-plot="bmi"] canvas').first().waitFor();
       assert.match(await temp.getByTestId('vital-plot-canvas').getAttribute('aria-label'), /latest: Temperature 38\.4 °C/);
       await shot('vitals-plot.png');
+    });
+
+    await step('the history of a record: who wrote it, when, and what it held', async () => {
+      await page.getByTestId('tab-summary').click();
+      const med = page.getByTestId('medication-item').filter({ hasText: 'Paracetamol 500 mg' });
+      await med.getByTestId('record-history-button').click();
+      const hist = med.getByTestId('record-history');
+      await hist.getByTestId('history-version').first().waitFor({ timeout: SLOW });
+      assert.equal(await hist.getByTestId('history-version').count(), 1);
+      assert.equal((await hist.getByTestId('history-author').innerText()).trim(), 'dr.sam');
+      assert.match(await hist.locator('[data-testid="diff-row"][data-field="drug.text"]').innerText(), /Paracetamol 500 mg/);
+      await med.getByTestId('record-history-button').click();
+    });
+
+    await step('the clinician asks for the prescription to be deleted; it needs a second person', async () => {
+      const med = page.getByTestId('medication-item').filter({ hasText: 'Paracetamol 500 mg' });
+      await med.getByTestId('record-delete-button').click();
+      await med.getByRole('button', { name: 'Ask for deletion' }).click();
+      assert.match(await med.getByTestId('field-error-reason').innerText(), /at least 5 characters/);
+      await med.getByLabel('Why should this record be deleted?').fill('Prescribed on the wrong chart');
+      await med.getByRole('button', { name: 'Ask for deletion' }).click();
+      await med.getByTestId('record-delete-requested').waitFor({ timeout: SLOW });
+      await page.getByTestId('nav-deletions').click();
+      const req = page.getByTestId('record-deletion-request');
+      await req.waitFor({ timeout: SLOW });
+      assert.match(await req.getByTestId('record-deletion-label').innerText(), /^Medication: Paracetamol 500 mg/);
+      await req.getByTestId('record-deletion-own').waitFor();
+      assert.equal(await req.getByTestId('record-deletion-approve').count(), 0, 'the requester cannot approve');
+      await signOut(page);
+    });
+
+    await step('a nurse approves the deletion: the prescription leaves the chart', async () => {
+      await firstSignIn(page, NURSE);
+      await page.getByTestId('nav-deletions').click();
+      const req = page.getByTestId('record-deletion-request');
+      await req.waitFor({ timeout: SLOW });
+      assert.match(await req.getByTestId('record-deletion-patient').innerText(), /^BANDA, Grace \([A-Z0-9]+-\d+\)$/);
+      assert.equal((await req.getByTestId('record-deletion-reason').innerText()).trim(), 'Prescribed on the wrong chart');
+      await req.getByTestId('record-deletion-approve').click();
+      await shot('deletions.png', false);
+      await req.getByTestId('record-deletion-confirm').click();
+      await page.getByTestId('record-deletions-flash').waitFor({ timeout: SLOW });
+      await page.getByTestId('record-deletions-empty').waitFor();
+      const gone = page.getByTestId('deleted-record');
+      await gone.waitFor();
+      assert.match(await gone.innerText(), /approved by nurse\.ada/);
+
+      await page.getByTestId('nav-patients').click();
+      await page.getByTestId('search-input').fill('banda');
+      await page.getByTestId('search-result').first().click();
+      await page.getByTestId('summary-medications').waitFor({ timeout: SLOW });
+      await page.getByTestId('chart-summary').getByText('No current medications recorded.').waitFor({ timeout: SLOW });
+    });
+
+    await step('the nurse restores it with a reason: it is back on the chart', async () => {
+      await page.getByTestId('nav-deletions').click();
+      const gone = page.getByTestId('deleted-record');
+      await gone.getByTestId('deleted-record-restore').click();
+      await gone.getByLabel('Why restore it?').fill('It was the right chart after all');
+      await gone.getByRole('button', { name: 'Restore' }).click();
+      await page.getByTestId('deleted-records-empty').waitFor({ timeout: SLOW });
+      await page.getByTestId('nav-patients').click();
+      await page.getByTestId('search-input').fill('banda');
+      await page.getByTestId('search-result').first().click();
+      await page.getByTestId('medication-item').filter({ hasText: 'Paracetamol 500 mg' }).waitFor({ timeout: SLOW });
+      const med = page.getByTestId('medication-item').filter({ hasText: 'Paracetamol 500 mg' });
+      await med.getByTestId('record-history-button').click();
+      const hist = med.getByTestId('record-history');
+      await hist.getByTestId('history-version').first().waitFor({ timeout: SLOW });
+      assert.equal(await hist.getByTestId('history-version').count(), 3, 'created, deleted, restored');
+      assert.equal(await hist.getByTestId('history-deleted').count(), 1);
+      assert.match(await hist.getByTestId('history-reason').first().innerText(), /It was the right chart after all/);
     });
 
     await step('no patient data in browser storage or the console; sign-out clears the chart', async () => {
