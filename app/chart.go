@@ -40,6 +40,7 @@ type ChartView struct {
 	Vitals        []ChartItem[ehr.Observation]  `json:"vitals"`
 	Immunizations []ChartItem[ehr.Immunization] `json:"immunizations"`
 	Visits        []ChartItem[ehr.Encounter]    `json:"visits"`
+	Notes         []ChartItem[ehr.Note]         `json:"notes"`
 }
 
 // ChartSummary returns a patient's active problems, current medications,
@@ -54,7 +55,7 @@ func (a *App) ChartSummary(patientID string) (ChartView, error) {
 		return ChartView{}, problem(a.cfg.Log, "ChartSummary", err)
 	}
 	return ChartView{Problems: chartItems(s.Problems), Medications: chartItems(s.Medications), Allergies: chartItems(s.Allergies),
-		Vitals: chartItems(s.Vitals), Immunizations: chartItems(s.Immunizations), Visits: chartItems(s.Visits)}, nil
+		Vitals: chartItems(s.Vitals), Immunizations: chartItems(s.Immunizations), Visits: chartItems(s.Visits), Notes: chartItems(s.Notes)}, nil
 }
 
 // SaveRequest saves a clinical record: a new one when ID is "", else a
@@ -199,4 +200,26 @@ func (a *App) VitalSeries(req SeriesRequest) ([]VitalPoint, error) {
 		out = append(out, VitalPoint{At: p.At, Value: p.Value, Unit: p.Unit})
 	}
 	return out, nil
+}
+
+// VisitView is a visit with everything recorded at it.
+type VisitView struct {
+	Visit       ChartItem[ehr.Encounter]     `json:"visit"`
+	Vitals      []ChartItem[ehr.Observation] `json:"vitals"`
+	Medications []ChartItem[ehr.Medication]  `json:"medications"`
+	Notes       []ChartItem[ehr.Note]        `json:"notes"`
+}
+
+// VisitRecords returns a visit with its vital signs, prescriptions and
+// notes, as they are now.
+func (a *App) VisitRecords(encounterID string) (VisitView, error) {
+	c, err := a.begin("VisitRecords")
+	if err != nil {
+		return VisitView{}, err
+	}
+	v, err := records.VisitRecords(c.ctx, c.svc.Records, c.actor, encounterID)
+	if err != nil {
+		return VisitView{}, problem(a.cfg.Log, "VisitRecords", err)
+	}
+	return VisitView{Visit: chartItem(v.Encounter), Vitals: chartItems(v.Vitals), Medications: chartItems(v.Medications), Notes: chartItems(v.Notes)}, nil
 }

@@ -51,6 +51,10 @@ func TestChartThroughTheBoundMethods(t *testing.T) {
 	if len(sum.Allergies) != 1 || len(sum.Medications) != 1 || len(sum.Visits) != 1 || len(sum.Vitals) != 1 {
 		t.Fatalf("summary = %+v", sum)
 	}
+	vv, err := doc.VisitRecords(visit.ID)
+	if err != nil || len(vv.Vitals) != 1 || len(vv.Medications) != 1 || vv.Visit.Value.Status != "signed" || vv.Notes == nil {
+		t.Fatalf("visit records = %+v %v", vv, err)
+	}
 	pts, err := doc.VitalSeries(SeriesRequest{PatientID: p.ID, Vital: "temperature"})
 	if err != nil || len(pts) != 1 || pts[0].Value != 38.6 {
 		t.Fatalf("series = %+v %v", pts, err)
@@ -58,6 +62,9 @@ func TestChartThroughTheBoundMethods(t *testing.T) {
 	// Clerks register patients but see no clinical records.
 	if _, err := clerk.ChartSummary(p.ID); code(t, err) != ehr.EForbidden {
 		t.Fatalf("clerk chart: %v", err)
+	}
+	if _, err := clerk.VisitRecords(visit.ID); code(t, err) != ehr.EForbidden {
+		t.Fatalf("clerk visit: %v", err)
 	}
 }
 

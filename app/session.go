@@ -39,7 +39,7 @@ var methodPerms = map[string]string{
 	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
 	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
 
-	"ChartSummary": auth.PermChartRead, "VitalSeries": auth.PermChartRead,
+	"ChartSummary": auth.PermChartRead, "VitalSeries": auth.PermChartRead, "VisitRecords": auth.PermChartRead,
 	"SaveEncounter": auth.PermChartWrite, "SignEncounter": auth.PermChartWrite, "SaveObservation": auth.PermChartWrite,
 	"SaveCondition": auth.PermChartWrite, "SaveMedication": auth.PermChartWrite, "SaveAllergy": auth.PermChartWrite,
 	"SaveImmunization": auth.PermChartWrite, "SaveNote": auth.PermChartWrite,

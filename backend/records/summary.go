@@ -54,6 +54,7 @@ type Summary struct {
 	Vitals        []Item[ehr.Observation]  // the latest of each vital sign
 	Immunizations []Item[ehr.Immunization] // newest first
 	Visits        []Item[ehr.Encounter]    // the most recent
+	Notes         []Item[ehr.Note]         // the most recent
 }
 
 // SummaryVisits is how many recent visits a summary shows.
@@ -88,6 +89,9 @@ func ChartSummary(ctx context.Context, s *Store, a Actor, patientID string) (Sum
 		return Summary{}, err
 	}
 	if sum.Visits, err = current(ctx, s, Encounters, patientID, "", SummaryVisits); err != nil {
+		return Summary{}, err
+	}
+	if sum.Notes, err = current(ctx, s, Notes, patientID, "", SummaryVisits); err != nil {
 		return Summary{}, err
 	}
 	for _, vt := range ehr.Vitals {

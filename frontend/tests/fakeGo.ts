@@ -78,6 +78,9 @@ export function makeFakeApp(): FakeApp {
     AcknowledgeAlert: vi.fn(async () => undefined),
     ChartSummary: vi.fn(async () => emptyChart()),
     VitalSeries: vi.fn(async () => []),
+    VisitRecords: vi.fn(async () => {
+      throw { code: 'E_NOT_FOUND', message: 'No such visit.' };
+    }),
     SaveEncounter: vi.fn(async () => {
       throw new Error('not stubbed');
     }),
@@ -152,7 +155,7 @@ export function makeUserInfo(over: Partial<UserInfo> = {}): UserInfo {
 }
 
 export function emptyChart(over: Partial<ChartView> = {}): ChartView {
-  return { problems: [], medications: [], allergies: [], vitals: [], immunizations: [], visits: [], ...over };
+  return { problems: [], medications: [], allergies: [], vitals: [], immunizations: [], visits: [], notes: [], ...over };
 }
 
 export function chartItem<T>(id: string, value: T, over: Partial<ChartItem<T>> = {}): ChartItem<T> {

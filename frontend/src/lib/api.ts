@@ -460,6 +460,18 @@ export interface ChartView {
   immunizations: ChartItem<Immunization>[];
   /** The 10 most recent visits. */
   visits: ChartItem<Encounter>[];
+  /** The 10 most recent notes. */
+  notes: ChartItem<Note>[];
+}
+
+/** A visit with everything recorded at it. */
+export interface VisitView {
+  visit: ChartItem<Encounter>;
+  /** Oldest first. */
+  vitals: ChartItem<Observation>[];
+  /** Prescribed or reported at the visit, in any status. */
+  medications: ChartItem<Medication>[];
+  notes: ChartItem<Note>[];
 }
 
 export interface SeriesRequest {
@@ -601,6 +613,7 @@ function chartView(v: Partial<ChartView> | null | undefined): ChartView {
     vitals: list(v?.vitals),
     immunizations: list(v?.immunizations),
     visits: list(v?.visits),
+    notes: list(v?.notes),
   };
 }
 
@@ -824,6 +837,11 @@ export const api = {
     return out;
   },
   vitalSeries: async (req: SeriesRequest) => list(await call<VitalPoint[] | null>('VitalSeries', req)),
+  visitRecords: async (encounterId: string): Promise<VisitView> => {
+    const v = await call<Partial<VisitView> | null>('VisitRecords', encounterId);
+    if (!v?.visit) throw new ProblemError({ code: 'E_NOT_FOUND', message: 'No such visit.' });
+    return { visit: v.visit, vitals: list(v.vitals), medications: list(v.medications), notes: list(v.notes) };
+  },
   recordHistory: async (id: string) => list(await call<RecordVersion[] | null>('RecordHistory', id)),
 
   // Deleting needs two people: one asks, another approves (record.delete)
