@@ -112,8 +112,10 @@ func Import(ctx context.Context, s *records.Store, a records.Actor, r io.Reader,
 		byURL: map[string]*entry{}, byTypeID: map[string]*entry{}, outside: map[string]string{}}
 	im.rep.Entries = len(raw)
 	im.index(raw)
-	// Many records, few commits: a savepoint per record, a commit every
-	// records.BatchSize (an import can be repeated, and creates nothing twice).
+	// Many records, few commits: each record checked before it is written
+	// (a refused one writes nothing), a commit every records.BatchSize. A
+	// failed write rolls back the records since the last commit and stops
+	// the import (it can be repeated, and creates nothing twice).
 	if im.b, err = s.BeginBatch(ctx); err != nil {
 		return im.rep, err
 	}

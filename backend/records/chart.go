@@ -92,92 +92,114 @@ func save[T any](ctx context.Context, s *Store, a Actor, k Kind[T], id, base str
 
 // saveIn is save inside a transaction the caller holds.
 func saveIn[T any](ctx context.Context, s *Store, tx *sql.Tx, a Actor, k Kind[T], id, base string, v T, reason string, create bool) (Item[T], error) {
-	if err := k.Validate(&v, s.cfg.Now()); err != nil {
+	w, item, err := checkSave(ctx, s, tx, a, k, id, base, v, reason, create)
+	if err != nil {
 		return Item[T]{}, err
+	}
+	if err := w.write(ctx, s, tx, a); err != nil {
+		return Item[T]{}, err
+	}
+	return item, nil
+}
+
+// checkedWrite is one record's write once every check has passed: the
+// version, its audit action, and what the chart projection keeps.
+type checkedWrite struct {
+	ver       ehr.Version
+	action    string
+	patientID string
+	facts     Facts
+}
+
+// write stores the version, its heads, outbox entry and audit event, and
+// the projection, in tx.
+func (w checkedWrite) write(ctx context.Context, s *Store, tx *sql.Tx, a Actor) error {
+	if err := s.put(ctx, tx, a, w.ver, w.action, w.patientID); err != nil {
+		return err
+	}
+	return projectChart(ctx, tx, w.ver, w.patientID, w.facts)
+}
+
+// checkSave does every check of a save that may refuse it (validation,
+// the patient, access, conflicts, the kind's guard) and builds the
+// version. It only reads tx: a refused record has written nothing.
+func checkSave[T any](ctx context.Context, s *Store, tx *sql.Tx, a Actor, k Kind[T], id, base string, v T, reason string, create bool) (checkedWrite, Item[T], error) {
+	if err := k.Validate(&v, s.cfg.Now()); err != nil {
+		return checkedWrite{}, Item[T]{}, err
 	}
 	reason = strings.Join(strings.Fields(reason), " ")
 	if utf8.RuneCountInString(reason) > maxReason || strings.ContainsFunc(reason, isControl) {
-		return Item[T]{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+		return checkedWrite{}, Item[T]{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
 			Fields: map[string]string{"reason": fmt.Sprintf("Use at most %d printable characters.", maxReason)}}
 	}
 	patientID := k.Patient(v)
-	var item Item[T]
-	err := func() error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM patients WHERE record_id = ? AND deleted = 0", patientID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"patientId": "No such patient."}}
-		}
-		if err := s.checkAccess(ctx, tx, a, patientID); err != nil {
-			return err
-		}
-		var parents []string
-		var old *T
-		action := k.Name + ".create"
-		if id == "" || create {
-			if id == "" {
-				var err error
-				if id, err = s.ids.New(); err != nil {
-					return err
-				}
-			}
-			if reason == "" {
-				reason = "recorded"
-			}
-		} else {
-			if !ehr.ValidID(id) {
-				return ehr.Errorf(ehr.ENotFound, "No such record.")
-			}
-			hs, err := heads(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if len(hs) == 0 {
-				return ehr.Errorf(ehr.ENotFound, "No such record.")
-			}
-			if len(hs) != 1 || hs[0] != base {
-				return ehr.Errorf(ehr.EConflict, "This record was changed by someone else since you opened it. Reopen it and make your change again.")
-			}
-			cur, err := getVersion(ctx, tx, k, base)
-			if err != nil {
-				return err
-			}
-			if cur.Deleted {
-				return ehr.Errorf(ehr.EConflict, "This record was deleted. Restore it before changing it.")
-			}
-			if k.Patient(cur.Value) != patientID {
-				return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"patientId": "A record cannot move to another patient."}}
-			}
-			if reason == "" {
-				return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"reason": "Say why the record is changed."}}
-			}
-			old, parents, action = &cur.Value, []string{base}, k.Name+".update"
-		}
-		if k.Guard != nil {
-			if err := k.Guard(old, &v, reason); err != nil {
-				return err
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM patients WHERE record_id = ? AND deleted = 0", patientID).Scan(&n); err != nil {
+		return checkedWrite{}, Item[T]{}, err
+	}
+	if n == 0 {
+		return checkedWrite{}, Item[T]{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"patientId": "No such patient."}}
+	}
+	if err := s.checkAccess(ctx, tx, a, patientID); err != nil {
+		return checkedWrite{}, Item[T]{}, err
+	}
+	var parents []string
+	var old *T
+	action := k.Name + ".create"
+	if id == "" || create {
+		if id == "" {
+			var err error
+			if id, err = s.ids.New(); err != nil {
+				return checkedWrite{}, Item[T]{}, err
 			}
 		}
-		body, err := k.Body(id, v)
+		if reason == "" {
+			reason = "recorded"
+		}
+	} else {
+		if !ehr.ValidID(id) {
+			return checkedWrite{}, Item[T]{}, ehr.Errorf(ehr.ENotFound, "No such record.")
+		}
+		hs, err := heads(ctx, tx, id)
 		if err != nil {
-			return err
+			return checkedWrite{}, Item[T]{}, err
 		}
-		ver, err := s.newVersion(a, k.Name, id, parents, reason, body)
+		if len(hs) == 0 {
+			return checkedWrite{}, Item[T]{}, ehr.Errorf(ehr.ENotFound, "No such record.")
+		}
+		if len(hs) != 1 || hs[0] != base {
+			return checkedWrite{}, Item[T]{}, ehr.Errorf(ehr.EConflict, "This record was changed by someone else since you opened it. Reopen it and make your change again.")
+		}
+		cur, err := getVersion(ctx, tx, k, base)
 		if err != nil {
-			return err
+			return checkedWrite{}, Item[T]{}, err
 		}
-		if err := s.put(ctx, tx, a, ver, action, patientID); err != nil {
-			return err
+		if cur.Deleted {
+			return checkedWrite{}, Item[T]{}, ehr.Errorf(ehr.EConflict, "This record was deleted. Restore it before changing it.")
 		}
-		if err := projectChart(ctx, tx, ver, patientID, k.Facts(v)); err != nil {
-			return err
+		if k.Patient(cur.Value) != patientID {
+			return checkedWrite{}, Item[T]{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"patientId": "A record cannot move to another patient."}}
 		}
-		item = Item[T]{ID: id, VersionID: ver.VersionID, Value: v, HLC: ver.HLC, Author: ver.Author}
-		return nil
-	}()
-	return item, err
+		if reason == "" {
+			return checkedWrite{}, Item[T]{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{"reason": "Say why the record is changed."}}
+		}
+		old, parents, action = &cur.Value, []string{base}, k.Name+".update"
+	}
+	if k.Guard != nil {
+		if err := k.Guard(old, &v, reason); err != nil {
+			return checkedWrite{}, Item[T]{}, err
+		}
+	}
+	body, err := k.Body(id, v)
+	if err != nil {
+		return checkedWrite{}, Item[T]{}, err
+	}
+	ver, err := s.newVersion(a, k.Name, id, parents, reason, body)
+	if err != nil {
+		return checkedWrite{}, Item[T]{}, err
+	}
+	return checkedWrite{ver: ver, action: action, patientID: patientID, facts: k.Facts(v)},
+		Item[T]{ID: id, VersionID: ver.VersionID, Value: v, HLC: ver.HLC, Author: ver.Author}, nil
 }
 
 func getVersion[T any](ctx context.Context, q querier, k Kind[T], versionID string) (Item[T], error) {
