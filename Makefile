@@ -78,7 +78,7 @@ bench:
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Login -benchtime 50x ./backend/auth/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Clinic -benchtime 2000x -timeout 30m ./backend/records/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench ChartSummary -benchtime 200x ./backend/records/
-	$(GO) test -run '^$$' -bench Import -benchtime 30x ./backend/fhir/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Import -benchtime 30x ./backend/fhir/
 
 clean:
 	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html
