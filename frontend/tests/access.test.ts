@@ -165,11 +165,12 @@ describe('areas by permission', () => {
 
   it('a nurse sees only the clinical area, without restrict or admin controls', async () => {
     const root = await appWithOpenPatient(homeStatus(users.nurse));
-    // The area nav holds only Patients and My account.
+    // The area nav holds only Patients, Import and export (chart.read) and My account.
     const nav = byTestId(root, 'area-nav')!;
     expect(allByTestId(nav, 'nav-patients')).toHaveLength(1);
+    expect(allByTestId(nav, 'nav-exchange')).toHaveLength(1);
     expect(allByTestId(nav, 'nav-account')).toHaveLength(1);
-    expect(nav.querySelectorAll('button')).toHaveLength(2);
+    expect(nav.querySelectorAll('button')).toHaveLength(3);
     expect(byTestId(root, 'nav-admin')).toBeNull();
     expect(byTestId(root, 'restrict-button')).toBeNull();
     expect(byTestId(root, 'edit-button')).not.toBeNull();
