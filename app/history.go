@@ -49,6 +49,15 @@ var patientFields = []struct {
 	{"kinName", "Next of kin", func(p ehr.Patient) string { return p.KinName }},
 	{"kinRelation", "Relationship", func(p ehr.Patient) string { return p.KinRelation }},
 	{"kinPhone", "Next of kin's phone", func(p ehr.Patient) string { return p.KinPhone }},
+	{"deceased", "Deceased", func(p ehr.Patient) string {
+		switch {
+		case p.Deceased && p.DeceasedDate != "":
+			return "yes, on " + p.DeceasedDate
+		case p.Deceased:
+			return "yes"
+		}
+		return ""
+	}},
 }
 
 func diffPatients(old, cur ehr.Patient) []Change {

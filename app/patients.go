@@ -30,6 +30,8 @@ type Patient struct {
 	UpdatedBy      string `json:"updatedBy"`
 	Restricted     bool   `json:"restricted"`
 	RestrictedBy   string `json:"restrictedBy"`
+	Deceased       bool   `json:"deceased"`
+	DeceasedDate   string `json:"deceasedDate"`
 }
 
 // PatientHit is one search result.
@@ -68,7 +70,7 @@ func (a *App) patientView(r records.PatientRecord) Patient {
 		NationalID: p.NationalID, Phone: p.Phone, Village: p.Village, Address: p.Address,
 		KinName: p.KinName, KinRelation: p.KinRelation, KinPhone: p.KinPhone,
 		UpdatedAt: r.HLC.Time().Format(time.RFC3339), UpdatedBy: r.Author,
-		Restricted: p.Restricted, RestrictedBy: r.RestrictedBy,
+		Restricted: p.Restricted, RestrictedBy: r.RestrictedBy, Deceased: p.Deceased, DeceasedDate: p.DeceasedDate,
 	}
 }
 

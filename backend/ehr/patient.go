@@ -27,6 +27,8 @@ type Patient struct {
 	KinRelation    string `json:"kinRelation"`
 	KinPhone       string `json:"kinPhone"`
 	Restricted     bool   `json:"restricted"` // chart open only to its responsible clinician, or by emergency access
+	Deceased       bool   `json:"deceased,omitempty"`
+	DeceasedDate   string `json:"deceasedDate,omitempty"` // YYYY-MM-DD when known
 }
 
 // PatientInput is a patient as typed in a form. AgeYears stands in for an
@@ -45,6 +47,10 @@ type PatientInput struct {
 	KinName     string `json:"kinName"`
 	KinRelation string `json:"kinRelation"`
 	KinPhone    string `json:"kinPhone"`
+	// Deceased marks the death of the patient; DeceasedDate, when known,
+	// is YYYY-MM-DD.
+	Deceased     bool   `json:"deceased"`
+	DeceasedDate string `json:"deceasedDate"`
 }
 
 // Field limits, in characters.
@@ -105,10 +111,35 @@ func (in PatientInput) Patient(now time.Time) (Patient, error) {
 	default:
 		v.Add("birthDate", "Enter a birth date, or an estimated age if the date is not known.")
 	}
+	p.Deceased = in.Deceased
+	if d := strings.TrimSpace(in.DeceasedDate); d != "" {
+		if msg := checkDeathDate(d, p, now); msg != "" {
+			v.Add("deceasedDate", msg)
+		} else if !in.Deceased {
+			v.Add("deceasedDate", "Tick Deceased to record a date of death, or clear the date.")
+		} else {
+			p.DeceasedDate = d
+		}
+	}
 	if err := v.Err(); err != nil {
 		return Patient{}, err
 	}
 	return p, nil
+}
+
+func checkDeathDate(s string, p Patient, now time.Time) string {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return "Enter the date of death as YYYY-MM-DD, a real calendar date."
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	if t.After(today) {
+		return "The date of death is in the future."
+	}
+	if y := p.BirthYear(); y != 0 && (t.Year() < y || (!p.BirthEstimated && s < p.BirthDate)) {
+		return "The date of death is before the birth date."
+	}
+	return ""
 }
 
 // Input returns the form values that describe p at now.
@@ -117,6 +148,7 @@ func (p Patient) Input(now time.Time) PatientInput {
 		Family: p.Family, Given: p.Given, Other: p.Other, Sex: p.Sex,
 		NationalID: p.NationalID, Phone: p.Phone, Village: p.Village, Address: p.Address,
 		KinName: p.KinName, KinRelation: p.KinRelation, KinPhone: p.KinPhone,
+		Deceased: p.Deceased, DeceasedDate: p.DeceasedDate,
 	}
 	if p.BirthEstimated {
 		if y, err := strconv.Atoi(p.BirthDate); err == nil {
@@ -157,7 +189,11 @@ func checkBirthDate(s string, now time.Time) string {
 
 // Age returns a short display of the age at now: "44 y", "~44 y" when the
 // birth date is estimated, "8 mo" under two years, "12 d" under a month.
+// For a patient who died on a known date, it is the age at death.
 func (p Patient) Age(now time.Time) string {
+	if d, err := time.Parse("2006-01-02", p.DeceasedDate); err == nil && p.Deceased && d.Before(now) {
+		now = d
+	}
 	if p.BirthEstimated {
 		y := p.BirthYear()
 		if y == 0 {

@@ -24,6 +24,8 @@ type fhirPatient struct {
 	Telecom      []fhirTelecom   `json:"telecom,omitempty"`
 	Gender       string          `json:"gender,omitempty"`
 	BirthDate    string          `json:"birthDate,omitempty"`
+	Deceased     *bool           `json:"deceasedBoolean,omitempty"`
+	DeceasedAt   string          `json:"deceasedDateTime,omitempty"`
 	Address      []fhirAddress   `json:"address,omitempty"`
 	Contact      []fhirContact   `json:"contact,omitempty"`
 }
@@ -87,6 +89,13 @@ func PatientBody(id string, p Patient) ([]byte, error) {
 	if p.BirthEstimated {
 		r.Extension = []fhirExtension{{URL: ExtBirthEstimate, ValueBoolean: true}}
 	}
+	switch {
+	case p.Deceased && p.DeceasedDate != "":
+		r.DeceasedAt = p.DeceasedDate // a FHIR dateTime may be a date
+	case p.Deceased:
+		yes := true
+		r.Deceased = &yes
+	}
 	if p.ClinicNo != "" {
 		r.Identifier = append(r.Identifier, fhirIdent{System: SystemClinicNo, Value: p.ClinicNo})
 	}
@@ -130,7 +139,7 @@ func ParsePatientBody(body []byte) (Patient, error) {
 	if r.ResourceType != "Patient" {
 		return Patient{}, fmt.Errorf("parse patient body: resourceType %q", r.ResourceType)
 	}
-	p := Patient{Sex: r.Gender, BirthDate: r.BirthDate}
+	p := Patient{Sex: r.Gender, BirthDate: r.BirthDate, Deceased: r.DeceasedAt != "" || (r.Deceased != nil && *r.Deceased), DeceasedDate: r.DeceasedAt}
 	if r.Meta != nil {
 		for _, c := range r.Meta.Security {
 			if c.System == SystemConfidentiality && c.Code == "R" {

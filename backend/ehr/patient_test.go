@@ -56,6 +56,15 @@ func TestPatientValidation(t *testing.T) {
 		{"village newline", func(p *PatientInput) { p.Village = "a\nb" }, "village"},
 		{"kin name digits", func(p *PatientInput) { p.KinName = "R2D2" }, "kinName"},
 		{"relation too long", func(p *PatientInput) { p.KinRelation = strings.Repeat("x", 51) }, "kinRelation"},
+		{"deceased, date unknown", func(p *PatientInput) { p.Deceased = true }, ""},
+		{"deceased on a date", func(p *PatientInput) { p.Deceased, p.DeceasedDate = true, "2026-06-01" }, ""},
+		{"death date without deceased", func(p *PatientInput) { p.DeceasedDate = "2026-06-01" }, "deceasedDate"},
+		{"death date in the future", func(p *PatientInput) { p.Deceased, p.DeceasedDate = true, "2026-06-16" }, "deceasedDate"},
+		{"death before birth", func(p *PatientInput) { p.Deceased, p.DeceasedDate = true, "1990-02-27" }, "deceasedDate"},
+		{"death before estimated birth year", func(p *PatientInput) {
+			p.BirthDate, p.AgeYears, p.Deceased, p.DeceasedDate = "", "30", true, "1990-12-31"
+		}, "deceasedDate"},
+		{"death date format", func(p *PatientInput) { p.Deceased, p.DeceasedDate = true, "01/06/2026" }, "deceasedDate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +123,34 @@ func TestAge(t *testing.T) {
 		p := Patient{BirthDate: tt.birth, BirthEstimated: tt.estimated}
 		if got := p.Age(now); got != tt.want {
 			t.Errorf("Age(%s) = %q, want %q", tt.birth, got, tt.want)
+		}
+	}
+	// The age of a patient who died on a known date is the age at death.
+	dead := Patient{BirthDate: "1990-06-15", Deceased: true, DeceasedDate: "2020-06-14"}
+	if got, want := dead.Age(now), "29 y"; got != want {
+		t.Errorf("age at death = %q, want %q", got, want)
+	}
+}
+
+func TestDeceasedBody(t *testing.T) {
+	for _, tt := range []struct {
+		p    Patient
+		want string
+	}{
+		{Patient{Family: "Osei", Sex: "male", BirthDate: "1950-01-01", Deceased: true}, `"deceasedBoolean":true`},
+		{Patient{Family: "Osei", Sex: "male", BirthDate: "1950-01-01", Deceased: true, DeceasedDate: "2025-03-04"}, `"deceasedDateTime":"2025-03-04"`},
+		{Patient{Family: "Osei", Sex: "male", BirthDate: "1950-01-01"}, ``},
+	} {
+		body, err := PatientBody("0190a0b0-0000-7000-8000-000000000000", tt.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(body); (tt.want == "" && strings.Contains(got, "deceased")) || !strings.Contains(got, tt.want) {
+			t.Errorf("body %s, want %s", got, tt.want)
+		}
+		back, err := ParsePatientBody(body)
+		if err != nil || back != tt.p {
+			t.Errorf("round trip: got %+v, want %+v (%v)", back, tt.p, err)
 		}
 	}
 }

@@ -457,3 +457,38 @@ func TestDeriveID(t *testing.T) {
 		t.Errorf("derivation changed: %s, was %s", got, want)
 	}
 }
+
+// deceased[x] is kept: a date of death as the day, a boolean or a partial
+// date as "deceased"; the export writes it back.
+func TestImportDeceased(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		key, field string
+		value      any
+		want       ehr.Patient
+	}{
+		{"urn:uuid:d1", "deceasedDateTime", "2021-03-04T10:20:00+02:00", ehr.Patient{Deceased: true, DeceasedDate: "2021-03-04"}},
+		{"urn:uuid:d2", "deceasedBoolean", true, ehr.Patient{Deceased: true}},
+		{"urn:uuid:d3", "deceasedDateTime", "2021", ehr.Patient{Deceased: true}},
+		{"urn:uuid:d4", "deceasedBoolean", false, ehr.Patient{}},
+	}
+	for _, tt := range tests {
+		p := testPatient("Phiri")
+		p[tt.field] = tt.value
+		importBytes(t, e, bundle(t, "collection", tt.key, p))
+		rec, err := e.s.Patient(ctx, e.actor, fhir.DeriveID(tt.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (ehr.Patient{Deceased: rec.Patient.Deceased, DeceasedDate: rec.Patient.DeceasedDate}); got != tt.want {
+			t.Errorf("%s %v: got %+v, want %+v", tt.field, tt.value, got, tt.want)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := fhir.Export(ctx, e.s, e.actor, []string{fhir.DeriveID("urn:uuid:d1")}, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"deceasedDateTime":"2021-03-04"`) {
+		t.Errorf("export lost the date of death: %s", buf.String())
+	}
+}

@@ -171,7 +171,10 @@ type fhirPatient struct {
 	Telecom   []fhirTelecom `json:"telecom"`
 	Gender    string        `json:"gender"`
 	BirthDate string        `json:"birthDate"`
-	Address   []struct {
+	// deceased[x]: a boolean or a dateTime.
+	DeceasedBoolean  *bool  `json:"deceasedBoolean"`
+	DeceasedDateTime string `json:"deceasedDateTime"`
+	Address          []struct {
 		Use        string   `json:"use"`
 		Text       string   `json:"text"`
 		Line       []string `json:"line"`
@@ -314,6 +317,12 @@ func patientInput(r fhirPatient, now time.Time) (ehr.PatientInput, bool) {
 		}
 	} else {
 		in.BirthDate = birth
+	}
+	in.Deceased = r.DeceasedDateTime != "" || (r.DeceasedBoolean != nil && *r.DeceasedBoolean)
+	if d := strings.TrimSpace(r.DeceasedDateTime); len(d) >= 10 {
+		if _, err := time.Parse("2006-01-02", d[:10]); err == nil {
+			in.DeceasedDate = d[:10] // the day is what Outpost keeps; a partial date keeps only "deceased"
+		}
 	}
 	restricted := false
 	if r.Meta != nil {

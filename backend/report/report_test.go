@@ -87,3 +87,16 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryShowsDeath(t *testing.T) {
+	p, s := sample()
+	p.Deceased, p.DeceasedDate = true, "2026-05-30"
+	pdf := Summary("Hill Clinic", p, s, "dr.ama", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	if !bytes.Contains(pdf, []byte("\\(deceased 2026-05-30\\)")) {
+		t.Error("the summary does not say the patient died")
+	}
+	p.DeceasedDate = ""
+	if pdf = Summary("Hill Clinic", p, s, "dr.ama", time.Now()); !bytes.Contains(pdf, []byte("\\(deceased\\)")) {
+		t.Error("the summary does not say the patient died (date unknown)")
+	}
+}

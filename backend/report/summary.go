@@ -18,7 +18,11 @@ func Summary(clinic string, p ehr.Patient, s records.Summary, by string, now tim
 	d.text("F2", 16, "Patient summary")
 	d.text("F1", 10, fmt.Sprintf("%s - printed %s by %s", clinic, now.UTC().Format("2 Jan 2006 15:04 UTC"), by))
 	d.rule()
-	d.text("F2", 13, p.DisplayName())
+	name := p.DisplayName()
+	if p.Deceased {
+		name += "   (deceased" + strings.TrimSuffix(" "+p.DeceasedDate, " ") + ")"
+	}
+	d.text("F2", 13, name)
 	birth := p.BirthDate
 	if p.BirthEstimated {
 		birth = "about " + birth

@@ -174,6 +174,27 @@ describe('PatientForm', () => {
       patient: expect.objectContaining({ village: 'Upland', birthDate: '1982-04-17', ageYears: '' }),
     });
   });
+
+  it('records a death with its date when editing (not offered when registering)', async () => {
+    expect(byTestId(render(PatientForm, { onsaved: () => {}, oncancel: () => {} }), 'patient-deceased')).toBeNull();
+    const patient = {
+      id: 'p1', versionId: 'v1', clinicNo: 'OP-1', family: 'Schmidt', given: 'Catherine', other: '', sex: 'female',
+      birthDate: '1982-04-17', birthEstimated: false, age: '44 y', nationalId: '', phone: '', village: 'Lowland',
+      address: '', kinName: '', kinRelation: '', kinPhone: '', updatedAt: '', updatedBy: '', restricted: false,
+    };
+    const root = render(PatientForm, { patient, onsaved: () => {}, oncancel: () => {} });
+    expect(root.querySelector('#patient-deceasedDate')).toBeNull();
+    (byTestId(root, 'patient-deceased') as HTMLInputElement).click();
+    await waitFor(() => root.querySelector('#patient-deceasedDate'));
+    type(root.querySelector('#patient-deceasedDate'), '2026-01-02');
+    type(root.querySelector('#patient-reason'), 'died at home');
+    fakeApp.UpdatePatient.mockResolvedValueOnce({ ...patient, deceased: true, deceasedDate: '2026-01-02', versionId: 'v2' });
+    (byTestId(root, 'patient-save') as HTMLButtonElement).click();
+    await waitFor(() => fakeApp.UpdatePatient.mock.calls.length > 0);
+    expect(fakeApp.UpdatePatient).toHaveBeenCalledWith(
+      expect.objectContaining({ patient: expect.objectContaining({ deceased: true, deceasedDate: '2026-01-02' }) }),
+    );
+  });
 });
 
 describe('PatientForm conflict', () => {

@@ -26,6 +26,15 @@ const patient: Patient = {
 };
 
 describe('patient form helpers', () => {
+  it('keeps death: the date goes only with deceased', () => {
+    const dead = formFromPatient({ ...patient, deceased: true, deceasedDate: '2025-03-04' });
+    expect(dead.deceased).toBe(true);
+    expect(toInput(dead).deceasedDate).toBe('2025-03-04');
+    expect(toInput({ ...dead, deceased: false }).deceasedDate).toBe('');
+    expect(isDirty({ ...dead, deceased: false }, dead)).toBe(true);
+    expect(formFromPatient(patient).deceased).toBe(false);
+  });
+
   it('sends only the chosen birth input', () => {
     const v = { ...emptyForm(), birthDate: '1982-04-17', ageYears: '44' };
     expect(toInput(v)).toMatchObject({ birthDate: '1982-04-17', ageYears: '' });

@@ -153,6 +153,9 @@ export interface PatientInput {
   kinName: string;
   kinRelation: string;
   kinPhone: string;
+  /** The patient has died; deceasedDate (YYYY-MM-DD) only when deceased. */
+  deceased: boolean;
+  deceasedDate: string;
 }
 
 export interface Patient {
@@ -176,6 +179,8 @@ export interface Patient {
   updatedAt: string;
   updatedBy: string;
   restricted: boolean;
+  deceased?: boolean;
+  deceasedDate?: string;
 }
 
 export type MatchKind = 'name' | 'phonetic' | 'clinic number' | 'national id' | 'birth year' | (string & {});

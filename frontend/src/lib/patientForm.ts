@@ -23,6 +23,8 @@ export const INPUT_FIELDS: (keyof PatientInput)[] = [
   'kinName',
   'kinRelation',
   'kinPhone',
+  'deceased',
+  'deceasedDate',
 ];
 
 export const FIELD_LABELS: Record<string, string> = {
@@ -39,6 +41,8 @@ export const FIELD_LABELS: Record<string, string> = {
   kinName: 'Next of kin name',
   kinRelation: 'Relationship',
   kinPhone: 'Next of kin phone',
+  deceased: 'Deceased',
+  deceasedDate: 'Date of death',
   reason: 'Reason for change',
   birthMode: 'Birth date or estimated age',
 };
@@ -60,6 +64,8 @@ export function emptyForm(): FormValues {
     kinName: '',
     kinRelation: '',
     kinPhone: '',
+    deceased: false,
+    deceasedDate: '',
     birthMode: 'date',
   };
 }
@@ -82,6 +88,8 @@ export function formFromPatient(p: Patient, now: Date = new Date()): FormValues 
     kinName: p.kinName ?? '',
     kinRelation: p.kinRelation ?? '',
     kinPhone: p.kinPhone ?? '',
+    deceased: !!p.deceased,
+    deceasedDate: p.deceasedDate ?? '',
     birthMode: estimated ? 'estimate' : 'date',
   };
 }
@@ -89,9 +97,10 @@ export function formFromPatient(p: Patient, now: Date = new Date()): FormValues 
 /** What is sent to the backend: only the birth input that is chosen. */
 export function toInput(v: FormValues): PatientInput {
   const out = {} as PatientInput;
-  for (const k of INPUT_FIELDS) (out as unknown as Record<string, string>)[k] = v[k];
+  for (const k of INPUT_FIELDS) (out as unknown as Record<string, unknown>)[k] = v[k];
   if (v.birthMode === 'date') out.ageYears = '';
   else out.birthDate = '';
+  if (!v.deceased) out.deceasedDate = '';
   return out;
 }
 
