@@ -128,7 +128,9 @@ func handler(a *app.App, assets fs.FS) *http.ServeMux {
 			Name string            `json:"name"`
 			Args []json.RawMessage `json:"args"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		// As large as the biggest call the window makes: a 200 MB FHIR
+		// import in base64 (the backend enforces its own limits).
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 300<<20)).Decode(&req); err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
