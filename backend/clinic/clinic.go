@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +36,12 @@ type Deps struct {
 	Rand        io.Reader // nil: crypto/rand
 	Workstation string
 	Passwords   auth.Params // zero: auth.DefaultParams
+	// OSUser is the operating-system account running Outpost, recorded in
+	// every audit event; empty: read from the system at Attach.
+	OSUser string
+	// Addresses returns the network addresses recorded in audit events
+	// (at most once a minute); nil: audit.InterfaceAddresses.
+	Addresses func() []string
 }
 
 func (d Deps) withDefaults() Deps {
@@ -49,6 +56,14 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Workstation == "" {
 		d.Workstation = "unknown"
+	}
+	if d.OSUser == "" {
+		if u, err := user.Current(); err == nil {
+			d.OSUser = u.Username
+		}
+	}
+	if d.Addresses == nil {
+		d.Addresses = audit.InterfaceAddresses
 	}
 	return d
 }
@@ -115,7 +130,12 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := &audit.Log{Device: c.DeviceID, Workstation: d.Workstation, Now: d.Now}
+	log := &audit.Log{Device: c.DeviceID, Workstation: d.Workstation, Now: d.Now, OSUser: d.OSUser, Addresses: d.Addresses}
+	// The device key (made now for a vault older than the audit trail) and
+	// a checkpoint of the events since the last one.
+	if err := log.Open(ctx, v.W); err != nil {
+		return nil, err
+	}
 	alerts := &audit.Alerts{Now: d.Now, IDs: &ehr.IDs{Now: d.Now, Rand: d.Rand}}
 	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
 		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass})
@@ -214,7 +234,7 @@ func initClinic(ctx context.Context, v *vault.Vault, d Deps, req SetupRequest) e
 	if err != nil {
 		return err
 	}
-	log := &audit.Log{Device: deviceID, Workstation: d.Workstation, Now: d.Now}
+	log := &audit.Log{Device: deviceID, Workstation: d.Workstation, Now: d.Now, OSUser: d.OSUser, Addresses: d.Addresses}
 	users, err := auth.New(v.W, v.R, log, d.Now, d.Rand, d.Passwords)
 	if err != nil {
 		return err
@@ -233,6 +253,11 @@ func initClinic(ctx context.Context, v *vault.Vault, d Deps, req SetupRequest) e
 		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", k, val); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
+	}
+	// The device's audit signing key, made with the vault: the first
+	// event below is checkpointed with it at once.
+	if _, err := audit.EnsureKey(ctx, tx, deviceID, d.Now()); err != nil {
+		return err
 	}
 	if _, err := log.Append(ctx, tx, audit.Event{Username: auth.NormalizeUsername(req.AdminUsername), Action: "clinic.setup", Outcome: audit.Success,
 		Detail: "key store " + req.KeyStore}); err != nil {

@@ -1,0 +1,409 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Report says what a verification found.
+type Report struct {
+	Device      string
+	PublicKey   ed25519.PublicKey // nil for a vault without a key yet
+	Events      int64             // events verified: 1 to Events
+	Checkpoints int               // signed checkpoints verified
+	Latest      Checkpoint        // the latest checkpoint; zero when there is none
+}
+
+// Uncovered returns how many events follow the latest checkpoint: a cut
+// among those could not be noticed.
+func (r Report) Uncovered() int64 { return r.Events - r.Latest.Seq }
+
+// BreakError names the first event where the chain does not verify.
+type BreakError struct {
+	Seq    int64
+	Line   int // line of an exported file; 0 for a vault
+	Reason string
+}
+
+func (e *BreakError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("audit chain breaks at event %d (line %d): %s", e.Seq, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("audit chain breaks at event %d: %s", e.Seq, e.Reason)
+}
+
+// FormatError is a file that is not an audit export: its header or a
+// line that is neither an event nor a checkpoint.
+type FormatError struct {
+	Line   int
+	Reason string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("not a valid audit export: line %d: %s", e.Line, e.Reason)
+}
+
+// chain checks events in order: sequence, link to the previous event and
+// hash.
+type chain struct {
+	next int64
+	prev string
+	buf  []byte
+}
+
+func newChain() *chain { return &chain{next: 1, prev: Genesis, buf: make([]byte, 0, 1024)} }
+
+// add checks r and returns its hash.
+func (c *chain) add(r *record) ([32]byte, *BreakError) {
+	if r.Seq != c.next {
+		return [32]byte{}, &BreakError{Seq: c.next, Reason: fmt.Sprintf("missing or out of order (event %d comes next)", r.Seq)}
+	}
+	if r.PrevHash != c.prev {
+		return [32]byte{}, &BreakError{Seq: r.Seq, Reason: "does not follow the previous event (its previous hash differs)"}
+	}
+	var sum [32]byte
+	sum, c.buf = r.sum(c.buf)
+	var hx [64]byte
+	hex.Encode(hx[:], sum[:])
+	if string(hx[:]) != r.Hash {
+		return [32]byte{}, &BreakError{Seq: r.Seq, Reason: "its content does not match its hash"}
+	}
+	c.prev = r.Hash
+	c.next++
+	return sum, nil
+}
+
+// checkCheckpoint checks a checkpoint against the key and the hash of its
+// event; after is the seq of the previous checkpoint.
+func checkCheckpoint(cp Checkpoint, pub ed25519.PublicKey, eventHash string, after int64) *BreakError {
+	if !cp.Verify(pub) {
+		return &BreakError{Seq: cp.Seq, Reason: "the checkpoint of this event has a signature that does not verify with the device key"}
+	}
+	if cp.Hash != eventHash {
+		which := "this event was changed"
+		if after+1 < cp.Seq {
+			which = fmt.Sprintf("an event from %d to %d was changed", after+1, cp.Seq)
+		}
+		return &BreakError{Seq: cp.Seq, Reason: fmt.Sprintf("differs from the checkpoint the device signed at %s: %s",
+			cp.At.Format(time.RFC3339), which)}
+	}
+	return nil
+}
+
+func truncated(last int64, cp Checkpoint) *BreakError {
+	return &BreakError{Seq: last + 1, Reason: fmt.Sprintf("missing: the chain ends at event %d, but the device signed a checkpoint of event %d at %s",
+		last, cp.Seq, cp.At.Format(time.RFC3339))}
+}
+
+// Verify is VerifyVault returning the number of events verified.
+func Verify(ctx context.Context, db *sql.DB) (int64, error) {
+	rep, err := VerifyVault(ctx, db)
+	return rep.Events, err
+}
+
+// VerifyVault walks the whole chain in the vault db (one consistent
+// snapshot) and checks every event's link and hash, the sequence from 1,
+// and every checkpoint's signature and event, and that no checkpoint is
+// of an event beyond the end. It returns a *BreakError for the first
+// event that does not verify.
+func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return Report{}, fmt.Errorf("audit verify: %w", err)
+	}
+	defer tx.Rollback()
+	var rep Report
+	rep.Device, rep.PublicKey, err = PublicKey(ctx, tx)
+	if err != nil && !errors.Is(err, ErrNoKey) {
+		return Report{}, err
+	}
+	cps, err := Checkpoints(ctx, tx)
+	if err != nil {
+		return Report{}, err
+	}
+	if len(cps) > 0 && rep.PublicKey == nil {
+		return Report{}, &BreakError{Seq: cps[0].Seq, Reason: "the vault holds signed checkpoints but no device key"}
+	}
+	ch := newChain()
+	k := 0
+	err = scanEvents(ctx, tx, func(r *record, bad string) error {
+		if bad != "" {
+			return &BreakError{Seq: r.Seq, Reason: bad}
+		}
+		if _, berr := ch.add(r); berr != nil {
+			return berr
+		}
+		for ; k < len(cps) && cps[k].Seq == r.Seq; k++ {
+			if berr := checkCheckpoint(cps[k], rep.PublicKey, r.Hash, rep.Latest.Seq); berr != nil {
+				return berr
+			}
+			rep.Latest = cps[k]
+			rep.Checkpoints++
+		}
+		return nil
+	})
+	rep.Events = ch.next - 1
+	if err != nil {
+		return rep, err
+	}
+	if k < len(cps) {
+		return rep, truncated(rep.Events, cps[len(cps)-1])
+	}
+	return rep, nil
+}
+
+// scanEvents calls fn with every stored event in order. bad says why a
+// row could not be read whole (its roles are not a JSON list); the
+// record then lacks them.
+func scanEvents(ctx context.Context, q querier, fn func(r *record, bad string) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT seq, at, username, roles, action, outcome, patient_id, record_id,
+		device, workstation, session, detail, os_user, addresses, reason, on_behalf_of, prev_hash, hash FROM audit ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("audit read: %w", err)
+	}
+	defer rows.Close()
+	roleLists := map[string][]string{} // few distinct role sets
+	var r record
+	for rows.Next() {
+		var roles, addresses string
+		if err := rows.Scan(&r.Seq, &r.At, &r.Username, &roles, &r.Action, &r.Outcome, &r.PatientID, &r.RecordID,
+			&r.Device, &r.Workstation, &r.Session, &r.Detail, &r.OSUser, &addresses, &r.Reason, &r.OnBehalfOf,
+			&r.PrevHash, &r.Hash); err != nil {
+			return fmt.Errorf("audit read: %w", err)
+		}
+		bad := ""
+		list, ok := roleLists[roles]
+		if !ok {
+			if err := json.Unmarshal([]byte(roles), &list); err != nil {
+				list, bad = nil, "its roles are not readable"
+			} else if len(roleLists) < 256 {
+				roleLists[roles] = list
+			}
+		}
+		r.Roles = list
+		r.Addresses = nil
+		if addresses != "" {
+			r.Addresses = strings.Fields(addresses)
+		}
+		if err := fn(&r, bad); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit read: %w", err)
+	}
+	return nil
+}
+
+// MaxLine is the longest line an export may have.
+const MaxLine = 1 << 20
+
+// VerifyFile checks an exported chain (docs/audit-format.md) with no
+// vault and no key: the header, every event's canonical form, link and
+// hash, the sequence from 1, every checkpoint's signature with the
+// header's public key and its match with the event at its seq, and that
+// no checkpoint is of an event beyond the end. A file must hold at least
+// one checkpoint when it holds events. When pin is not nil, the header's
+// key must be pin. It keeps 32 bytes per event in memory.
+func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 1<<16), MaxLine)
+	var rep Report
+	n := 0
+	next := func() bool {
+		n++
+		return sc.Scan()
+	}
+	if !next() {
+		if err := sc.Err(); err != nil {
+			return rep, fmt.Errorf("audit verify: %w", err)
+		}
+		return rep, &FormatError{Line: 1, Reason: "the file is empty"}
+	}
+	h, err := parseHeader(sc.Bytes())
+	if err != nil {
+		return rep, &FormatError{Line: 1, Reason: err.Error()}
+	}
+	rep.Device, rep.PublicKey = h.Device, h.key
+	if pin != nil && !bytes.Equal(pin, h.key) {
+		return rep, &FormatError{Line: 1, Reason: "the public key is not the one expected for this device"}
+	}
+	ch := newChain()
+	var sums [][32]byte
+	var buf []byte
+	eventsDone := false
+	fail := func(e *BreakError) (Report, error) {
+		rep.Events = ch.next - 1
+		e.Line = n
+		return rep, e
+	}
+	for next() {
+		line := sc.Bytes()
+		if !eventsDone && bytes.HasPrefix(line, []byte(`{"action":`)) {
+			r, err := parseRecord(line)
+			if err == nil {
+				buf = r.appendJSON(buf[:0], r.Hash)
+				if !bytes.Equal(buf, line) {
+					err = errSyntax
+				}
+			}
+			if err != nil {
+				return fail(&BreakError{Seq: ch.next, Reason: "the line is not an event in canonical JSON"})
+			}
+			sum, berr := ch.add(&r)
+			if berr != nil {
+				return fail(berr)
+			}
+			sums = append(sums, sum)
+			continue
+		}
+		eventsDone = true
+		cp, err := parseCheckpointLine(line, h.Device)
+		if err != nil {
+			rep.Events = ch.next - 1
+			return rep, &FormatError{Line: n, Reason: err.Error()}
+		}
+		last := ch.next - 1
+		if cp.Seq <= rep.Latest.Seq || cp.Seq < 1 {
+			rep.Events = last
+			return rep, &FormatError{Line: n, Reason: "checkpoints out of order"}
+		}
+		if cp.Seq > last {
+			if !cp.Verify(h.key) {
+				return fail(&BreakError{Seq: cp.Seq, Reason: "the checkpoint of this event has a signature that does not verify with the device key"})
+			}
+			return fail(truncated(last, cp))
+		}
+		if berr := checkCheckpoint(cp, h.key, hex.EncodeToString(sums[cp.Seq-1][:]), rep.Latest.Seq); berr != nil {
+			return fail(berr)
+		}
+		rep.Latest = cp
+		rep.Checkpoints++
+	}
+	rep.Events = ch.next - 1
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return rep, &FormatError{Line: n, Reason: "line too long"}
+		}
+		return rep, fmt.Errorf("audit verify: %w", err)
+	}
+	if rep.Events > 0 && rep.Checkpoints == 0 {
+		return rep, &BreakError{Seq: rep.Events, Reason: "the file holds no signed checkpoint, so its completeness cannot be checked"}
+	}
+	return rep, nil
+}
+
+// header is the first line of an export.
+type header struct {
+	Format     string `json:"format"`
+	Device     string `json:"device"`
+	PublicKey  string `json:"publicKey"`
+	ExportedAt string `json:"exportedAt"`
+	key        ed25519.PublicKey
+}
+
+// Format names the export format.
+const Format = "outpost-audit/1"
+
+func (h header) appendJSON(b []byte) []byte {
+	b = append(b, `{"device":`...)
+	b = appendString(b, h.Device)
+	b = append(b, `,"exportedAt":`...)
+	b = appendString(b, h.ExportedAt)
+	b = append(b, `,"format":`...)
+	b = appendString(b, h.Format)
+	b = append(b, `,"publicKey":`...)
+	b = appendString(b, h.PublicKey)
+	return append(b, '}')
+}
+
+func parseHeader(line []byte) (header, error) {
+	var h header
+	if err := strictJSON(line, &h); err != nil || !bytes.Equal(h.appendJSON(nil), line) {
+		return h, errors.New("not an audit export header in canonical JSON")
+	}
+	if h.Format != Format {
+		return h, fmt.Errorf("format %q, this verifier reads %q", h.Format, Format)
+	}
+	key, err := base64.StdEncoding.Strict().DecodeString(h.PublicKey)
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		return h, errors.New("the public key is not 32 bytes of base64")
+	}
+	if h.Device == "" || strings.ContainsAny(h.Device, "\n\r") {
+		return h, errors.New("no device id")
+	}
+	if _, err := time.Parse(timeFormat, h.ExportedAt); err != nil {
+		return h, errors.New("exportedAt is not an RFC 3339 time")
+	}
+	h.key = key
+	return h, nil
+}
+
+// checkpointLine is a checkpoint as exported.
+type checkpointLine struct {
+	Type      string `json:"type"`
+	Seq       int64  `json:"seq"`
+	Hash      string `json:"hash"`
+	At        string `json:"at"`
+	Signature string `json:"signature"`
+}
+
+func (c checkpointLine) appendJSON(b []byte) []byte {
+	b = append(b, `{"at":`...)
+	b = appendString(b, c.At)
+	b = append(b, `,"hash":`...)
+	b = appendString(b, c.Hash)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, c.Seq, 10)
+	b = append(b, `,"signature":`...)
+	b = appendString(b, c.Signature)
+	b = append(b, `,"type":`...)
+	b = appendString(b, c.Type)
+	return append(b, '}')
+}
+
+func exportCheckpoint(cp Checkpoint) checkpointLine {
+	return checkpointLine{Type: "checkpoint", Seq: cp.Seq, Hash: cp.Hash, At: cp.At.UTC().Format(timeFormat),
+		Signature: base64.StdEncoding.EncodeToString(cp.Signature)}
+}
+
+func parseCheckpointLine(line []byte, device string) (Checkpoint, error) {
+	var c checkpointLine
+	if err := strictJSON(line, &c); err != nil || c.Type != "checkpoint" || !bytes.Equal(c.appendJSON(nil), line) {
+		return Checkpoint{}, errors.New("neither an event nor a checkpoint in canonical JSON (or an event after the checkpoints)")
+	}
+	at, err := time.Parse(timeFormat, c.At)
+	if err != nil || at.UTC().Format(timeFormat) != c.At {
+		return Checkpoint{}, errors.New("a checkpoint's time is not RFC 3339 UTC")
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(c.Signature)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return Checkpoint{}, errors.New("a checkpoint's signature is not 64 bytes of base64")
+	}
+	return Checkpoint{Device: device, Seq: c.Seq, Hash: c.Hash, At: at, Signature: sig}, nil
+}
+
+// strictJSON decodes one object with no unknown members.
+func strictJSON(line []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
