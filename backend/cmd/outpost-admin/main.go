@@ -59,6 +59,12 @@ commands:
            (import and export read, one a line on standard input: the user's
            password; the vault passphrase for a passphrase vault; the
            authenticator code for an account with a second factor)
+  audit export --data-dir D --user NAME --out FILE   write the audit trail
+           with its signed checkpoints (docs/audit-format.md), mode 0600, as
+           a security officer, auditor or administrator (sign-in as export)
+  audit verify [--public-key KEY] FILE | --data-dir D   check an exported
+           trail (no vault or key needed) or the vault's; names the first bad
+           event and exits 1
 `
 
 func run(ctx context.Context, args []string, e env) int {
@@ -81,6 +87,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdImport(ctx, rest, e)
 	case "export":
 		err = cmdExport(ctx, rest, e)
+	case "audit":
+		err = cmdAudit(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
