@@ -79,6 +79,8 @@ bench:
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Clinic -benchtime 2000x -timeout 30m ./backend/records/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench ChartSummary -benchtime 200x ./backend/records/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Import -benchtime 30x ./backend/fhir/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench AuditVerify -benchtime 5x -timeout 30m ./backend/audit/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench 'AuditWrite|AuditRead' -benchtime 1000x ./backend/audit/
 
 clean:
 	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html

@@ -168,16 +168,67 @@ func TestTamperedVaultIsNamed(t *testing.T) {
 			}
 			tr.exec(t, noGuards...)
 			tr.exec(t, tt.stmts...)
-			_, err := audit.VerifyVault(ctx, tr.v.R)
+			rep, err := audit.VerifyVault(ctx, tr.v.R)
 			t.Log(err)
 			if got := breakAt(t, err); got != tt.want {
 				t.Errorf("vault: break at %d, want %d (%v)", got, tt.want, err)
+			}
+			// Read in ranges at once, as a long chain is: the same answer.
+			for _, from := range []int64{2, 3, 4, 5} {
+				restore := audit.SetParallel(from, 4)
+				prep, perr := audit.VerifyVault(ctx, tr.v.R)
+				restore()
+				if got := breakAt(t, perr); got != tt.want || perr.Error() != err.Error() || prep.Events != rep.Events {
+					t.Errorf("vault in ranges of %d: %v (%d events), want %v (%d events)", from, perr, prep.Events, err, rep.Events)
+				}
 			}
 			_, err = audit.VerifyFile(bytes.NewReader(tr.export(t)), nil)
 			if got := breakAt(t, err); got != tt.want {
 				t.Errorf("file: break at %d, want %d (%v)", got, tt.want, err)
 			}
 		})
+	}
+}
+
+// Every event changed, deleted or moved in turn, or the tail cut there,
+// so that the change falls at every place of the ranges a long chain is
+// read in: the parallel verifier names what one pass names.
+func TestVaultRangesAgree(t *testing.T) {
+	for _, stmt := range []string{"UPDATE audit SET detail = 'x' WHERE seq = ?", "DELETE FROM audit WHERE seq = ?",
+		"UPDATE audit SET seq = 100 + seq WHERE seq = ?", "UPDATE audit SET seq = -seq WHERE seq = ?", "DELETE FROM audit WHERE seq >= ?"} {
+		for seq := 1; seq <= 11; seq++ {
+			tr := newTrail(t)
+			tr.record(t, 11)
+			if _, err := tr.log.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tr.exec(t, "DROP TRIGGER audit_immutable_update", "DROP TRIGGER audit_immutable_delete")
+			if _, err := tr.v.W.Exec(stmt, seq); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := audit.VerifyVault(ctx, tr.v.R)
+			if err == nil {
+				t.Fatalf("%s (%d): verified", stmt, seq)
+			}
+			for _, from := range []int64{1, 2, 3, 4, 6} {
+				restore := audit.SetParallel(from, 4)
+				prep, perr := audit.VerifyVault(ctx, tr.v.R)
+				restore()
+				if perr == nil || perr.Error() != err.Error() || prep.Events != rep.Events {
+					t.Errorf("%s (%d), ranges of %d: %v (%d events); one pass: %v (%d events)", stmt, seq, from, perr, prep.Events, err, rep.Events)
+				}
+			}
+		}
+	}
+	tr := newTrail(t)
+	tr.record(t, 11)
+	if _, err := tr.log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restore := audit.SetParallel(3, 4)
+	defer restore()
+	if rep, err := audit.VerifyVault(ctx, tr.v.R); err != nil || rep.Events != 11 || rep.Checkpoints != 2 || rep.Latest.Seq != 11 {
+		t.Fatalf("untouched, in ranges: %+v %v", rep, err)
 	}
 }
 

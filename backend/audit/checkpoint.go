@@ -171,8 +171,22 @@ func (l *Log) Open(ctx context.Context, db *sql.DB) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("audit open: %w", err)
 	}
+	tail, err := db.PrepareContext(ctx, qTail)
+	if err != nil {
+		return fmt.Errorf("audit open: %w", err)
+	}
+	insert, err := db.PrepareContext(ctx, qInsert)
+	if err != nil {
+		tail.Close()
+		return fmt.Errorf("audit open: %w", err)
+	}
 	l.mu.Lock()
-	l.db = db
+	for _, st := range []*sql.Stmt{l.tail, l.insert} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	l.db, l.tail, l.insert = db, tail, insert
 	l.mu.Unlock()
 	return nil
 }

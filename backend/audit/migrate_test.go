@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,22 +68,39 @@ func TestEventsFromBeforeTheMigrationVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to schema 5: the audit table as it was, no key, no checkpoints.
-	for _, stmt := range []string{
-		"DROP TABLE audit_checkpoints",
-		"DROP TABLE audit_key",
-		"DROP TABLE audit",
-		`CREATE TABLE audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, roles TEXT NOT NULL,
-			action TEXT NOT NULL, outcome TEXT NOT NULL, patient_id TEXT NOT NULL, record_id TEXT NOT NULL, device TEXT NOT NULL,
-			workstation TEXT NOT NULL, session TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL UNIQUE)`,
-		"CREATE INDEX audit_patient ON audit(patient_id) WHERE patient_id <> ''",
-		"CREATE TRIGGER audit_immutable_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END",
-		"CREATE TRIGGER audit_immutable_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END",
-		"PRAGMA user_version = 5",
-	} {
-		if _, err := v.W.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
+	// Back to schema 5: everything dropped, then schema files 1 to 5 run
+	// again, as that version of Outpost left a vault.
+	var names []string
+	rows, err := v.W.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := v.W.Exec("DROP TABLE " + n); err != nil { // names read from sqlite_master
+			t.Fatal(err)
 		}
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "vault", "schema", "000[1-5]_*.sql"))
+	if len(files) != 5 {
+		t.Fatalf("schema files 1 to 5: %v", files)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.W.Exec(string(raw)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if _, err := v.W.Exec("PRAGMA user_version = 5"); err != nil {
+		t.Fatal(err)
 	}
 	at := time.Date(2025, 11, 5, 9, 30, 0, 120000000, time.UTC)
 	var old []oldEvent

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
@@ -12,8 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -113,11 +118,13 @@ func Verify(ctx context.Context, db *sql.DB) (int64, error) {
 	return rep.Events, err
 }
 
-// VerifyVault walks the whole chain in the vault db (one consistent
-// snapshot) and checks every event's link and hash, the sequence from 1,
-// and every checkpoint's signature and event, and that no checkpoint is
-// of an event beyond the end. It returns a *BreakError for the first
-// event that does not verify.
+// VerifyVault walks the whole chain in the vault db and checks every
+// event's link and hash, the sequence from 1, every checkpoint's
+// signature and event, and that no checkpoint is of an event beyond the
+// end. It returns a *BreakError for the first event that does not
+// verify. A long chain is read in up to four ranges of seq at once (the
+// reads decrypt every page, which one core does at about 300,000 events
+// a second); the result is the same as reading it in one pass.
 func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -136,40 +143,142 @@ func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
 	if len(cps) > 0 && rep.PublicKey == nil {
 		return Report{}, &BreakError{Seq: cps[0].Seq, Reason: "the vault holds signed checkpoints but no device key"}
 	}
+	var head sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM audit").Scan(&head); err != nil {
+		return Report{}, fmt.Errorf("audit verify: %w", err)
+	}
+	// Ranges (lo, hi] of seq; the first and last are open, so that no row
+	// escapes, whatever its seq. Events up to head never change, so each
+	// range may be read in a transaction of its own.
+	n := int(min(parallel.most, head.Int64/parallel.from+1))
+	if parallel.perCPU {
+		n = min(n, runtime.GOMAXPROCS(0))
+	}
+	parts := make([]part, n)
+	for i := range parts {
+		parts[i].lo, parts[i].hi = head.Int64*int64(i)/int64(n), head.Int64*int64(i+1)/int64(n)
+	}
+	parts[0].lo, parts[n-1].hi = math.MinInt64, math.MaxInt64
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			var q querier = tx
+			if i > 0 {
+				ptx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					parts[i].err = fmt.Errorf("audit verify: %w", err)
+					return
+				}
+				defer ptx.Rollback()
+				q = ptx
+			}
+			parts[i].verify(ctx, q, cps, rep.PublicKey)
+		})
+	}
+	wg.Wait()
+	// Join the ranges as one pass would have met them.
+	next, prev := int64(1), Genesis
+	for i := range parts {
+		p := &parts[i]
+		rep.Events = next - 1
+		if p.count > 0 {
+			if p.first != next {
+				return rep, &BreakError{Seq: next, Reason: fmt.Sprintf("missing or out of order (event %d comes next)", p.first)}
+			}
+			if p.firstPrev != prev {
+				return rep, &BreakError{Seq: p.first, Reason: "does not follow the previous event (its previous hash differs)"}
+			}
+		}
+		if p.err != nil {
+			if p.added > 0 {
+				rep.Events = p.added
+			}
+			return rep, p.err
+		}
+		if p.count > 0 {
+			next, prev = p.last+1, p.lastHash
+		}
+		rep.Checkpoints += p.checkpoints
+	}
+	rep.Events = next - 1
+	if rep.Checkpoints < len(cps) {
+		for _, cp := range cps {
+			if cp.Seq > rep.Events {
+				return rep, truncated(rep.Events, cp)
+			}
+		}
+		return rep, &BreakError{Seq: cps[0].Seq, Reason: "a checkpoint names no stored event"}
+	}
+	if len(cps) > 0 {
+		rep.Latest = cps[len(cps)-1]
+	}
+	return rep, nil
+}
+
+// parallel: a chain of from events or more is verified in two ranges at
+// once (or more: one per from events, at most most, and no more than
+// the processors). Tests change it.
+var parallel = struct {
+	from, most int64
+	perCPU     bool
+}{from: 20_000, most: 4, perCPU: true}
+
+// part is one range of a vault's chain: the link of its first event to
+// the range before is checked when the ranges are joined.
+type part struct {
+	lo, hi      int64 // seq in (lo, hi]
+	count       int64
+	first       int64 // the first event's seq
+	firstPrev   string
+	last        int64
+	lastHash    string
+	added       int64 // the last event whose link and hash verified
+	checkpoints int   // checkpoints verified
+	err         error
+}
+
+// verify checks the events of the range and the checkpoints of its events.
+func (p *part) verify(ctx context.Context, q querier, cps []Checkpoint, pub ed25519.PublicKey) {
+	k, _ := slices.BinarySearchFunc(cps, p.lo, func(c Checkpoint, seq int64) int { return cmp.Compare(c.Seq, seq+1) })
 	ch := newChain()
-	k := 0
-	err = scanEvents(ctx, tx, func(r *record, bad string) error {
+	p.err = scanEvents(ctx, q, p.lo, p.hi, func(r *record, bad string) error {
+		if p.count == 0 {
+			p.first, p.firstPrev = r.Seq, r.PrevHash
+			ch.next, ch.prev = r.Seq, r.PrevHash // joined later
+		}
+		p.count++
 		if bad != "" {
 			return &BreakError{Seq: r.Seq, Reason: bad}
 		}
 		if _, berr := ch.add(r); berr != nil {
 			return berr
 		}
-		for ; k < len(cps) && cps[k].Seq == r.Seq; k++ {
-			if berr := checkCheckpoint(cps[k], rep.PublicKey, r.Hash, rep.Latest.Seq); berr != nil {
+		p.added = r.Seq
+		for ; k < len(cps) && cps[k].Seq <= r.Seq; k++ {
+			if cps[k].Seq < r.Seq {
+				return &BreakError{Seq: cps[k].Seq, Reason: "a checkpoint names no stored event"}
+			}
+			after := int64(0)
+			if k > 0 {
+				after = cps[k-1].Seq
+			}
+			if berr := checkCheckpoint(cps[k], pub, r.Hash, after); berr != nil {
 				return berr
 			}
-			rep.Latest = cps[k]
-			rep.Checkpoints++
+			p.checkpoints++
 		}
+		p.last, p.lastHash = r.Seq, r.Hash
 		return nil
 	})
-	rep.Events = ch.next - 1
-	if err != nil {
-		return rep, err
-	}
-	if k < len(cps) {
-		return rep, truncated(rep.Events, cps[len(cps)-1])
-	}
-	return rep, nil
 }
 
-// scanEvents calls fn with every stored event in order. bad says why a
-// row could not be read whole (its roles are not a JSON list); the
-// record then lacks them.
-func scanEvents(ctx context.Context, q querier, fn func(r *record, bad string) error) error {
+// scanEvents calls fn with every stored event with a seq in (lo, hi], in
+// order. bad says why a row could not be read whole (its roles are not a
+// JSON list); the record then lacks them.
+func scanEvents(ctx context.Context, q querier, lo, hi int64, fn func(r *record, bad string) error) error {
 	rows, err := q.QueryContext(ctx, `SELECT seq, at, username, roles, action, outcome, patient_id, record_id,
-		device, workstation, session, detail, os_user, addresses, reason, on_behalf_of, prev_hash, hash FROM audit ORDER BY seq`)
+		device, workstation, session, detail, os_user, addresses, reason, on_behalf_of, prev_hash, hash
+		FROM audit WHERE seq > ? AND seq <= ? ORDER BY seq`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("audit read: %w", err)
 	}

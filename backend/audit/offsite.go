@@ -1,0 +1,245 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"outpost/backend/ehr"
+)
+
+// Off-device copies (S31, S33). A checkpoint is "acknowledged off this
+// device" once a copy of the chain up to it is confirmed elsewhere: by the
+// clinic server (the sync issue) or, for a clinic that never gets online,
+// by a sealed copy on removable media that is read back and verified
+// against this vault. When the newest acknowledged checkpoint is older
+// than ShipWithin, the officer is alarmed.
+
+// ShipWithin is how old the newest acknowledged checkpoint may get.
+const ShipWithin = 7 * 24 * time.Hour
+
+// AlertUnshipped is raised when the audit trail has not left the device
+// for longer than ShipWithin.
+const AlertUnshipped = "audit-unshipped"
+
+// Shipping is the off-device state of this device's audit trail.
+type Shipping struct {
+	Acknowledged Checkpoint // the newest acknowledged checkpoint; zero when none
+	Latest       Checkpoint // the newest checkpoint
+	Since        time.Time  // what the age counts from: the acknowledged checkpoint, else the first event
+	Overdue      bool
+}
+
+// ShippingState reads the off-device state at now.
+func ShippingState(ctx context.Context, q querier, now time.Time) (Shipping, error) {
+	cps, err := Checkpoints(ctx, q)
+	if err != nil {
+		return Shipping{}, err
+	}
+	var s Shipping
+	for _, c := range cps {
+		if c.Seq > s.Latest.Seq {
+			s.Latest = c
+		}
+		if !c.AcknowledgedAt.IsZero() && c.Seq > s.Acknowledged.Seq {
+			s.Acknowledged = c
+		}
+	}
+	s.Since = s.Acknowledged.At
+	if s.Acknowledged.Seq == 0 {
+		var first sql.NullString
+		if err := q.QueryRowContext(ctx, "SELECT min(at) FROM audit").Scan(&first); err != nil {
+			return Shipping{}, fmt.Errorf("shipping state: %w", err)
+		}
+		if !first.Valid {
+			return s, nil // nothing to ship yet
+		}
+		s.Since, _ = time.Parse(timeFormat, first.String)
+	}
+	s.Overdue = now.Sub(s.Since) > ShipWithin
+	return s, nil
+}
+
+// CheckShipping raises AlertUnshipped when the trail is overdue and no
+// such alert is open yet; it reports the state.
+func CheckShipping(ctx context.Context, db *sql.DB, alerts *Alerts, now time.Time) (Shipping, error) {
+	s, err := ShippingState(ctx, db, now)
+	if err != nil || !s.Overdue {
+		return s, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return s, fmt.Errorf("check shipping: %w", err)
+	}
+	defer tx.Rollback()
+	var open int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts WHERE kind = ? AND acknowledged_by = ''", AlertUnshipped).Scan(&open); err != nil {
+		return s, fmt.Errorf("check shipping: %w", err)
+	}
+	if open > 0 {
+		return s, nil
+	}
+	days := int(now.Sub(s.Since).Hours() / 24)
+	msg := fmt.Sprintf("The audit trail of this laptop has not been copied off it for %d days. Sync with the clinic server, or save a sealed copy to removable media and confirm it.", days)
+	if err := alerts.Raise(ctx, tx, AlertUnshipped, msg, "", ""); err != nil {
+		return s, err
+	}
+	return s, tx.Commit()
+}
+
+// SealFormat names the sealed copy's format; its first line is a JSON
+// header with it.
+const SealFormat = "outpost-audit-sealed/1"
+
+// SealParams are the argon2id costs that turn a passphrase into the
+// sealing key.
+type SealParams struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// DefaultSeal costs about as much as the vault's passphrase key file.
+var DefaultSeal = SealParams{Memory: 64 * 1024, Time: 3, Threads: 2}
+
+// MinSealPassphrase is the shortest passphrase a sealed copy accepts.
+const MinSealPassphrase = 12
+
+type sealHeader struct {
+	Format  string `json:"format"`
+	KDF     string `json:"kdf"`
+	Memory  uint32 `json:"m"`
+	Time    uint32 `json:"t"`
+	Threads uint8  `json:"p"`
+	Salt    string `json:"salt"`
+	Nonce   string `json:"nonce"`
+}
+
+// ErrSealed is wrapped by every failure to open a sealed copy.
+var ErrSealed = errors.New("not a sealed audit copy, or the wrong passphrase")
+
+// Seal encrypts an exported chain (Export's output) under a passphrase:
+// a JSON header line (the KDF's costs, salt and nonce), then
+// XChaCha20-Poly1305 ciphertext with the header line as associated data.
+func Seal(plain []byte, passphrase string, p SealParams, rnd io.Reader, w io.Writer) error {
+	if len([]rune(passphrase)) < MinSealPassphrase {
+		return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+			Fields: map[string]string{"passphrase": fmt.Sprintf("Use a passphrase of at least %d characters.", MinSealPassphrase)}}
+	}
+	salt := make([]byte, 16)
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := io.ReadFull(rnd, salt); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	if _, err := io.ReadFull(rnd, nonce); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	h := sealHeader{Format: SealFormat, KDF: "argon2id", Memory: p.Memory, Time: p.Time, Threads: p.Threads,
+		Salt: base64.StdEncoding.EncodeToString(salt), Nonce: base64.StdEncoding.EncodeToString(nonce)}
+	line, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	aead, err := chacha20poly1305.NewX(argon2.IDKey([]byte(passphrase), salt, p.Time, p.Memory, p.Threads, chacha20poly1305.KeySize))
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	out := append(append(line, '\n'), aead.Seal(nil, nonce, plain, line)...)
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	return nil
+}
+
+// Unseal reads a sealed copy (at most max bytes) and returns the exported
+// chain inside it.
+func Unseal(r io.Reader, passphrase string, max int64) ([]byte, error) {
+	br := bufio.NewReader(io.LimitReader(r, max+1))
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, ErrSealed
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	var h sealHeader
+	if err := json.Unmarshal(line, &h); err != nil || h.Format != SealFormat || h.KDF != "argon2id" {
+		return nil, ErrSealed
+	}
+	// Refuse costs no sealer of ours writes, which a crafted file could use
+	// to exhaust memory or time.
+	if h.Memory < 8 || h.Memory > 1<<20 || h.Time < 1 || h.Time > 16 || h.Threads < 1 || h.Threads > 16 {
+		return nil, ErrSealed
+	}
+	salt, err1 := base64.StdEncoding.DecodeString(h.Salt)
+	nonce, err2 := base64.StdEncoding.DecodeString(h.Nonce)
+	if err1 != nil || err2 != nil || len(salt) < 16 || len(nonce) != chacha20poly1305.NonceSizeX {
+		return nil, ErrSealed
+	}
+	sealed, err := io.ReadAll(br)
+	if err != nil || int64(len(line)+1+len(sealed)) > max {
+		return nil, fmt.Errorf("%w: the file is larger than expected", ErrSealed)
+	}
+	aead, err := chacha20poly1305.NewX(argon2.IDKey([]byte(passphrase), salt, h.Time, h.Memory, h.Threads, chacha20poly1305.KeySize))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	plain, err := aead.Open(nil, nonce, sealed, line)
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return plain, nil
+}
+
+// AcknowledgeCopy confirms a copy of this vault's chain made off the
+// device: the copy must verify on its own, be signed by this vault's key,
+// and its newest checkpoint must be one of this vault's, with the same
+// hash and signature. That checkpoint is then acknowledged at now.
+func AcknowledgeCopy(ctx context.Context, db *sql.DB, exported []byte, now time.Time) (Checkpoint, error) {
+	_, pub, err := PublicKey(ctx, db)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	rep, err := VerifyFile(bytes.NewReader(exported), pub)
+	if err != nil {
+		return Checkpoint{}, ehr.Wrap(ehr.EInvalid, "The copy does not verify: "+err.Error(), err)
+	}
+	if rep.Latest.Seq == 0 {
+		return Checkpoint{}, ehr.Errorf(ehr.EInvalid, "The copy holds no signed checkpoint to confirm.")
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("acknowledge copy: %w", err)
+	}
+	defer tx.Rollback()
+	var hash, ack string
+	var sig []byte
+	err = tx.QueryRowContext(ctx, "SELECT hash, signature, acknowledged_at FROM audit_checkpoints WHERE seq = ?", rep.Latest.Seq).Scan(&hash, &sig, &ack)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (hash != rep.Latest.Hash || !bytes.Equal(sig, rep.Latest.Signature))) {
+		return Checkpoint{}, ehr.Errorf(ehr.EInvalid, "The copy's newest checkpoint is not one of this laptop's.")
+	}
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("acknowledge copy: %w", err)
+	}
+	cp := rep.Latest
+	if ack != "" {
+		cp.AcknowledgedAt, _ = time.Parse(timeFormat, ack)
+		return cp, nil // confirmed before: nothing changes
+	}
+	if err := Acknowledge(ctx, tx, cp.Seq, now); err != nil {
+		return Checkpoint{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Checkpoint{}, fmt.Errorf("acknowledge copy: %w", err)
+	}
+	cp.AcknowledgedAt = now.UTC()
+	return cp, nil
+}
