@@ -158,6 +158,7 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Event, error) {
 		e.Device, e.Workstation, e.Session, e.Detail, e.OSUser, strings.Join(e.Addresses, " "), e.Reason, e.OnBehalfOf,
 		e.PrevHash, e.Hash}
 	if insert != nil {
+		// sqlcheck: the statement is qInsert, prepared; these are its values.
 		_, err = tx.StmtContext(ctx, insert).ExecContext(ctx, args...)
 	} else {
 		_, err = tx.ExecContext(ctx, qInsert, args...)
