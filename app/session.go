@@ -38,6 +38,7 @@ var methodPerms = map[string]string{
 	"ListDeletionRequests": auth.PermUsersManage, "ApproveUserDeletion": auth.PermUsersManage,
 	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
 	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
+	"GetAuditShipping": auth.PermAuditManage, "SaveSealedAuditCopy": auth.PermAuditManage, "ConfirmAuditCopy": auth.PermAuditManage,
 	"ListAudit": auth.PermAuditRead, "SaveAuditExport": auth.PermAuditRead,
 
 	"ChartSummary": auth.PermChartRead, "VitalSeries": auth.PermChartRead, "VisitRecords": auth.PermChartRead,

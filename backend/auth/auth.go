@@ -47,6 +47,7 @@ const (
 	PermSettingsManage  = "settings.manage"
 	PermAlertsRead      = "alerts.read"
 	PermAuditRead       = "audit.read"
+	PermAuditManage     = "audit.manage" // off-device copies of the audit trail; purges (two different people)
 )
 
 // grants is the one permission table: which roles hold which permission.
@@ -65,6 +66,7 @@ var grants = map[string][]string{
 	PermSettingsManage:  {RoleAdmin},
 	PermAlertsRead:      {RoleOfficer, RoleAdmin},
 	PermAuditRead:       {RoleOfficer, RoleAuditor},
+	PermAuditManage:     {RoleOfficer, RoleAdmin},
 }
 
 // Can reports whether any of roles holds perm.
