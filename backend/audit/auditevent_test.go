@@ -142,6 +142,9 @@ func TestWriteAuditEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
 	stored, _, err := audit.Query(ctx, v.R, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)

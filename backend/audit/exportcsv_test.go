@@ -52,6 +52,9 @@ func TestWriteCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	n, err := audit.WriteCSV(ctx, v.R, audit.Filter{}, &buf)
 	if err != nil || n != 2 {

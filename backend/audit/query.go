@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -53,31 +54,81 @@ type Filter struct {
 
 // The statements Query and Each run are put together only from these
 // constant fragments, chosen by which filter members are set and from the
-// fixed qOrders table; every value travels as a parameter.
+// fixed qOrders table; every value travels as a parameter. They filter
+// and sort audit_view (v), the viewer's indexed copy (see RefreshView);
+// each event itself is then read from audit by qEvent.
 const (
-	qColumns = `SELECT seq, at, username, roles, action, outcome, patient_id, record_id, device, workstation, session, detail,
-		os_user, addresses, reason, on_behalf_of, prev_hash, hash FROM audit`
-	qCount       = `SELECT count(*) FROM audit`
+	qEvent = `SELECT seq, at, username, roles, action, outcome, patient_id, record_id, device, workstation, session, detail,
+		os_user, addresses, reason, on_behalf_of, prev_hash, hash FROM audit WHERE seq = ?`
+
+	qSeqs        = `SELECT v.seq FROM audit_view v`
+	qCount       = `SELECT count(*) FROM audit_view v`
 	qWhere       = ` WHERE 1 = 1`
-	qFrom        = ` AND at >= ?`
-	qTo          = ` AND at < ?`
-	qUsername    = ` AND username = ?`
-	qPatient     = ` AND patient_id = ? AND patient_id <> ''` // the second term lets the partial index audit_patient serve
-	qAction      = ` AND action = ?`
-	qActionRange = ` AND action >= ? AND action < ?`
-	qOutcome     = ` AND outcome = ?`
+	qFrom        = ` AND v.at >= ?`
+	qTo          = ` AND v.at < ?`
+	qUsername    = ` AND v.username = ?`
+	qPatient     = ` AND v.patient_id = ?`
+	qAction      = ` AND v.action = ?`
+	qActionRange = ` AND v.action >= ? AND v.action < ?`
+	qOutcome     = ` AND v.outcome = ?`
 	qPage        = ` LIMIT ? OFFSET ?`
 )
 
 // qOrders gives each sort column its ORDER BY, ascending and descending.
 var qOrders = map[string][2]string{
-	SortSeq:         {` ORDER BY seq`, ` ORDER BY seq DESC`},
-	SortAt:          {` ORDER BY seq`, ` ORDER BY seq DESC`},
-	SortUsername:    {` ORDER BY username, seq`, ` ORDER BY username DESC, seq DESC`},
-	SortAction:      {` ORDER BY action, seq`, ` ORDER BY action DESC, seq DESC`},
-	SortOutcome:     {` ORDER BY outcome, seq`, ` ORDER BY outcome DESC, seq DESC`},
-	SortPatient:     {` ORDER BY patient_id, seq`, ` ORDER BY patient_id DESC, seq DESC`},
-	SortWorkstation: {` ORDER BY workstation, seq`, ` ORDER BY workstation DESC, seq DESC`},
+	SortSeq:         {` ORDER BY v.seq`, ` ORDER BY v.seq DESC`},
+	SortAt:          {` ORDER BY v.seq`, ` ORDER BY v.seq DESC`},
+	SortUsername:    {` ORDER BY v.username, v.seq`, ` ORDER BY v.username DESC, v.seq DESC`},
+	SortAction:      {` ORDER BY v.action, v.seq`, ` ORDER BY v.action DESC, v.seq DESC`},
+	SortOutcome:     {` ORDER BY v.outcome, v.seq`, ` ORDER BY v.outcome DESC, v.seq DESC`},
+	SortPatient:     {` ORDER BY v.patient_id, v.seq`, ` ORDER BY v.patient_id DESC, v.seq DESC`},
+	SortWorkstation: {` ORDER BY v.workstation, v.seq`, ` ORDER BY v.workstation DESC, v.seq DESC`},
+}
+
+// viewBatch is how many events RefreshView copies per transaction, so
+// other writers wait at most one batch.
+const viewBatch = 5000
+
+// RefreshView brings audit_view, the indexed copy Query and Each filter
+// and sort, up to date with the audit table: it copies the events newer
+// than its newest (in batches of viewBatch, each its own transaction)
+// and drops those older than the oldest event left (after a purge). db
+// is the vault's writer. Query and Each see the events as of the last
+// RefreshView; the copy is derived and never evidence.
+func RefreshView(ctx context.Context, db *sql.DB) error {
+	for {
+		n, err := refreshBatch(ctx, db)
+		if err != nil || n < viewBatch {
+			return err
+		}
+	}
+}
+
+func refreshBatch(ctx context.Context, db *sql.DB) (int, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("audit view: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_view
+		WHERE seq < coalesce((SELECT seq FROM audit ORDER BY seq LIMIT 1), 9223372036854775807)`); err != nil {
+		return 0, fmt.Errorf("audit view: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO audit_view (seq, at, username, action, outcome, patient_id, workstation)
+		SELECT seq, at, username, action, outcome, patient_id, workstation FROM audit
+		WHERE seq > coalesce((SELECT seq FROM audit_view ORDER BY seq DESC LIMIT 1), 0)
+		ORDER BY seq LIMIT ?`, viewBatch)
+	if err != nil {
+		return 0, fmt.Errorf("audit view: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("audit view: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("audit view: %w", err)
+	}
+	return int(n), nil
 }
 
 // secondText is how a bound is compared with the stored times (RFC 3339
@@ -158,8 +209,8 @@ func (f Filter) order() string {
 }
 
 // Query returns one page of the events f selects, in its order, and how
-// many events it selects in all. A bad filter is an ehr EInvalid error
-// naming its fields.
+// many events it selects in all, as of the last RefreshView. A bad filter
+// is an ehr EInvalid error naming its fields.
 func Query(ctx context.Context, db *sql.DB, f Filter) ([]Event, int, error) {
 	where, args, err := f.check()
 	if err != nil {
@@ -181,73 +232,103 @@ func Query(ctx context.Context, db *sql.DB, f Filter) ([]Event, int, error) {
 		return nil, 0, fmt.Errorf("audit query: %w", err)
 	}
 	events := []Event{}
-	if total > f.Offset {
-		// sqlcheck: constant q* fragments and an ORDER BY from the fixed qOrders table; values are parameters.
-		rows, err := tx.QueryContext(ctx, qColumns+where+f.order()+qPage, append(args, limit, f.Offset)...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("audit query: %w", err)
-		}
-		events, err = collect(rows, limit)
-		if err != nil {
-			return nil, 0, err
-		}
+	if total <= f.Offset {
+		return events, total, nil
 	}
-	return events, total, nil
+	// sqlcheck: constant q* fragments and an ORDER BY from the fixed qOrders table; values are parameters.
+	seqs, err := pageSeqs(ctx, tx, qSeqs+where+f.order()+qPage, append(args, limit, f.Offset))
+	if err != nil {
+		return nil, 0, err
+	}
+	err = fetch(ctx, tx, seqs, func(e *Event) error {
+		events = append(events, *e)
+		return nil
+	})
+	return events, total, err
 }
 
-// Each calls fn with every event f selects, in its order, ignoring
-// f.Limit and f.Offset, until fn returns an error; for exports.
+// Each calls fn with every event f selects (as of the last RefreshView),
+// in its order, ignoring f.Limit and f.Offset, until fn returns an error;
+// for exports.
 func Each(ctx context.Context, db *sql.DB, f Filter, fn func(*Event) error) error {
 	f.Limit, f.Offset = 0, 0
 	where, args, err := f.check()
 	if err != nil {
 		return err
 	}
-	// sqlcheck: constant q* fragments and an ORDER BY from the fixed qOrders table; values are parameters.
-	rows, err := db.QueryContext(ctx, qColumns+where+f.order(), args...)
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit query: %w", err)
 	}
+	defer tx.Rollback()
+	// sqlcheck: constant q* fragments and an ORDER BY from the fixed qOrders table; values are parameters.
+	seqs, err := pageSeqs(ctx, tx, qSeqs+where+f.order(), args)
+	if err != nil {
+		return err
+	}
+	return fetch(ctx, tx, seqs, fn)
+}
+
+// pageSeqs runs a query of audit_view's seqs: the events, in order. The
+// sort runs over the small rows of audit_view alone; fetch then reads
+// the events themselves, so a sort never carries whole events.
+func pageSeqs(ctx context.Context, tx *sql.Tx, query string, args []any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...) // sqlcheck: callers pass the q* fragments, as their comments say
+	if err != nil {
+		return nil, fmt.Errorf("audit query: %w", err)
+	}
 	defer rows.Close()
-	var e Event
+	var seqs []int64
 	for rows.Next() {
-		if err := scanEvent(rows, &e); err != nil {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fmt.Errorf("audit query: %w", err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit query: %w", err)
+	}
+	return seqs, nil
+}
+
+// fetch reads the events of seqs from audit, in that order, and calls fn
+// with each. An event no longer there (purged since RefreshView) is
+// skipped.
+func fetch(ctx context.Context, tx *sql.Tx, seqs []int64, fn func(*Event) error) error {
+	stmt, err := tx.PrepareContext(ctx, qEvent)
+	if err != nil {
+		return fmt.Errorf("audit query: %w", err)
+	}
+	defer stmt.Close()
+	var e Event
+	for _, seq := range seqs {
+		// sqlcheck: a statement prepared from the constant qEvent; seq is its parameter.
+		err := scanEvent(stmt.QueryRowContext(ctx, seq), &e)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		if err := fn(&e); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("audit query: %w", err)
-	}
 	return nil
 }
 
-func collect(rows *sql.Rows, capacity int) ([]Event, error) {
-	defer rows.Close()
-	events := make([]Event, 0, min(capacity, 128))
-	for rows.Next() {
-		var e Event
-		if err := scanEvent(rows, &e); err != nil {
-			return nil, err
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit query: %w", err)
-	}
-	return events, nil
-}
-
-// scanEvent reads a row of qColumns into e. A row whose time or roles do
+// scanEvent reads a row of qEvent into e. A row whose time or roles do
 // not decode (a damaged row) is still returned, with a zero time or no
 // roles, so the viewer never hides an event; the verifier judges it.
-func scanEvent(rows *sql.Rows, e *Event) error {
+func scanEvent(row *sql.Row, e *Event) error {
 	var at, roles, addresses string
-	if err := rows.Scan(&e.Seq, &at, &e.Username, &roles, &e.Action, &e.Outcome, &e.PatientID, &e.RecordID,
+	if err := row.Scan(&e.Seq, &at, &e.Username, &roles, &e.Action, &e.Outcome, &e.PatientID, &e.RecordID,
 		&e.Device, &e.Workstation, &e.Session, &e.Detail, &e.OSUser, &addresses, &e.Reason, &e.OnBehalfOf,
 		&e.PrevHash, &e.Hash); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		return fmt.Errorf("audit query: %w", err)
 	}
 	e.At, _ = time.Parse(timeFormat, at)

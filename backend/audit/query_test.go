@@ -53,6 +53,9 @@ func viewerLog(t *testing.T) (*vault.Vault, []audit.Event, time.Time) {
 			t.Fatal(err)
 		}
 	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
 	all, total, err := audit.Query(ctx, v.R, audit.Filter{})
 	if err != nil || total != len(in) || len(all) != len(in) {
 		t.Fatalf("query everything: %d of %d, %v", len(all), total, err)
@@ -190,6 +193,9 @@ func TestQueryPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
 	if got, total, err := audit.Query(ctx, v.R, audit.Filter{}); err != nil || len(got) != audit.DefaultLimit || total != 10+audit.DefaultLimit {
 		t.Errorf("default page: %d of %d, %v", len(got), total, err)
 	}
@@ -246,5 +252,74 @@ func TestEachStops(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || n != 3 {
 		t.Errorf("Each: %d events, %v", n, err)
+	}
+}
+
+// The viewer's copy follows the log: in batches, only what is new, and
+// without what a purge removed; Query sees it as of the last refresh.
+func TestRefreshView(t *testing.T) {
+	ctx := context.Background()
+	v := vaulttest.New(t)
+	log := &audit.Log{Device: "d", Workstation: "w", Now: time.Now}
+	add := func(n int) {
+		t.Helper()
+		tx, err := v.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if _, err := log.Append(ctx, tx, audit.Event{Username: []string{"dr.a", "nurse.b"}[i%2], Action: "patient.read", Outcome: audit.Success}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func(f audit.Filter) int {
+		t.Helper()
+		_, n, err := audit.Query(ctx, v.R, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := audit.RefreshView(ctx, v.W); err != nil || total(audit.Filter{}) != 0 {
+		t.Fatalf("empty log: %d, %v", total(audit.Filter{}), err)
+	}
+	// More than a batch (5000 each).
+	add(12000)
+	if n := total(audit.Filter{}); n != 0 {
+		t.Errorf("before a refresh Query sees %d events", n)
+	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
+	if n, u := total(audit.Filter{}), total(audit.Filter{Username: "dr.a"}); n != 12000 || u != 6000 {
+		t.Errorf("after a refresh: %d events, %d of dr.a", n, u)
+	}
+	add(3)
+	if err := audit.RefreshView(ctx, v.W); err != nil || total(audit.Filter{}) != 12003 {
+		t.Errorf("catching up: %d, %v", total(audit.Filter{}), err)
+	}
+	// A purge removes the oldest events (with dual control, elsewhere).
+	for _, stmt := range []string{"DROP TRIGGER audit_immutable_delete", "DELETE FROM audit WHERE seq <= 1000"} {
+		if _, err := v.W.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := audit.RefreshView(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := audit.Query(ctx, v.R, audit.Filter{Limit: 1})
+	if err != nil || n != 11003 || len(got) != 1 || got[0].Seq != 1001 {
+		t.Errorf("after a purge: %d events from %v, %v", n, seqs(got), err)
+	}
+	// Every event purged.
+	if _, err := v.W.Exec("DELETE FROM audit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.RefreshView(ctx, v.W); err != nil || total(audit.Filter{}) != 0 {
+		t.Errorf("all purged: %d, %v", total(audit.Filter{}), err)
 	}
 }
