@@ -140,10 +140,17 @@ func (s *Store) History(ctx context.Context, a Actor, recordID string) ([]ehr.Ve
 	if !ehr.ValidID(recordID) {
 		return nil, ehr.Errorf(ehr.ENotFound, "No such record.")
 	}
-	if err := s.checkAccess(ctx, s.r, a, recordID); err != nil {
+	// A clinical record belongs to its patient's chart: the restriction
+	// checked and the patient audited are the patient's.
+	patientID := recordID
+	err := s.r.QueryRowContext(ctx, "SELECT patient_id FROM chart WHERE record_id = ?", recordID).Scan(&patientID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	if err := s.checkAccess(ctx, s.r, a, patientID); err != nil {
 		return nil, err
 	}
-	if err := s.auditRead(ctx, a, "record.history", recordID, recordID); err != nil {
+	if err := s.auditRead(ctx, a, "record.history", patientID, recordID); err != nil {
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body

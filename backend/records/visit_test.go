@@ -76,3 +76,28 @@ func TestVisitRecords(t *testing.T) {
 		t.Errorf("bad id: %v", err)
 	}
 }
+
+// The history of a clinical record is the patient's chart: a restricted
+// chart's records are refused to others, and the read names the patient.
+func TestRecordHistoryFollowsThePatientsRestriction(t *testing.T) {
+	e := newEnv(t)
+	pid := registered(t, e)
+	c, err := records.Save(ctx, e.s, e.actor, records.Conditions, "", "", ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "HIV infection"}, Status: "active"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.SetRestricted(ctx, e.actor, pid, true, "staff member"); err != nil {
+		t.Fatal(err)
+	}
+	other := records.Actor{UserID: "u2", Username: "dr.other", Roles: []string{"clinician"}, Session: "s2"}
+	if _, err := e.s.History(ctx, other, c.ID); ehr.ErrorCode(err) != ehr.ERestricted {
+		t.Fatalf("another clinician read the history of a restricted chart's record: %v", err)
+	}
+	if _, err := e.s.History(ctx, e.actor, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	var patient string
+	if err := e.v.R.QueryRow("SELECT patient_id FROM audit WHERE action = 'record.history' ORDER BY seq DESC LIMIT 1").Scan(&patient); err != nil || patient != pid {
+		t.Fatalf("the history read names %q, want the patient %s (%v)", patient, pid, err)
+	}
+}
