@@ -1,6 +1,6 @@
 // A fake of the Wails bindings (window.go.app.App), for unit tests only.
 import { vi, type Mock } from 'vitest';
-import type { Allergy, ChartItem, ChartView, Encounter, Patient, Status, User, UserInfo } from '../src/lib/api';
+import type { Allergy, AuditEntry, ChartItem, ChartView, Encounter, Patient, Status, User, UserInfo } from '../src/lib/api';
 
 export type FakeApp = Record<string, Mock<(...args: any[]) => Promise<any>>>;
 
@@ -105,6 +105,8 @@ export function makeFakeApp(): FakeApp {
     SaveMedication: vi.fn(async () => {
       throw new Error('not stubbed');
     }),
+    ListAudit: vi.fn(async () => ({ events: [], total: 0, offset: 0, limit: 50 })),
+    SaveAuditExport: vi.fn(async () => ({ name: '' })),
   };
 }
 
@@ -170,5 +172,13 @@ export function makeEncounter(over: Partial<Encounter> = {}): Encounter {
   return {
     patientId: 'p1', status: 'open', start: '2026-11-23T09:00:00Z', end: '', complaint: '', findings: '', assessment: '', plan: '',
     signedBy: '', signedAt: '', amendReason: '', ...over,
+  };
+}
+
+export function makeAuditEntry(over: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    seq: 1, at: '2026-11-23T10:00:00Z', username: 'dr.sam', roles: ['clinician'], action: 'patient.read', outcome: 'success',
+    patientId: 'p1', recordId: 'p1', device: 'dev-1', workstation: 'ward-pc', osUser: '', addresses: [], session: 's1',
+    reason: '', onBehalfOf: '', detail: '', prevHash: '0'.repeat(64), hash: 'ab'.repeat(32), ...over,
   };
 }

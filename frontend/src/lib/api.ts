@@ -592,6 +592,70 @@ export interface RecordVersion {
   changes: Change[];
 }
 
+// ---------------------------------------------------------------------------
+// The audit trail (audit.read: security officer and auditor).
+
+/** Columns the audit trail sorts by; 'seq' and 'at' are the same order (the chain's). */
+export type AuditSort = 'seq' | 'at' | 'username' | 'action' | 'outcome' | 'patient' | 'workstation';
+export type AuditOutcome = 'success' | 'failure' | 'denied' | (string & {});
+
+/** The viewer's filter; empty members select everything. */
+export interface AuditFilter {
+  /** YYYY-MM-DD (this computer's time zone) or RFC 3339; inclusive. */
+  from: string;
+  /** YYYY-MM-DD (the whole day) or RFC 3339 (that whole second); inclusive. */
+  to: string;
+  username: string;
+  patientId: string;
+  /** Exact, or a prefix ending in "*" ("patient.*"). */
+  action: string;
+  outcome: '' | AuditOutcome;
+  /** '' is 'seq'. */
+  sort: '' | AuditSort;
+  desc: boolean;
+  /** 0: 100 events; at most 1000. */
+  limit: number;
+  offset: number;
+}
+
+/** One audit event with every member; no patient data beyond ids. */
+export interface AuditEntry {
+  seq: number;
+  /** RFC 3339 UTC. */
+  at: string;
+  username: string;
+  roles: string[];
+  action: string;
+  outcome: AuditOutcome;
+  patientId: string;
+  recordId: string;
+  device: string;
+  workstation: string;
+  osUser: string;
+  addresses: string[];
+  session: string;
+  /** Break-glass reason as typed. */
+  reason: string;
+  onBehalfOf: string;
+  detail: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  events: AuditEntry[];
+  /** How many events the filter selects in all. */
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** Every event the filter selects (its limit and offset are ignored), as CSV or FHIR R4 AuditEvent NDJSON. */
+export interface AuditExportRequest {
+  format: 'csv' | 'fhir';
+  filter: AuditFilter;
+}
+
 const list = <T>(v: T[] | null | undefined): T[] => (Array.isArray(v) ? v : []);
 
 function importJob(j: Partial<ImportJob> | null | undefined): ImportJob {
@@ -608,6 +672,15 @@ function importJob(j: Partial<ImportJob> | null | undefined): ImportJob {
   };
   if (j?.problem) out.problem = normalizeProblem(j.problem);
   return out;
+}
+
+function auditPage(p: Partial<AuditPage> | null | undefined): AuditPage {
+  return {
+    events: list(p?.events).map((e) => ({ ...e, roles: list(e.roles), addresses: list(e.addresses) })),
+    total: p?.total ?? 0,
+    offset: p?.offset ?? 0,
+    limit: p?.limit ?? 0,
+  };
 }
 
 function chartView(v: Partial<ChartView> | null | undefined): ChartView {
@@ -867,6 +940,11 @@ export const api = {
   exportFHIR: (patientId: string) => call<SavedFile>('ExportFHIR', patientId),
   startFHIRImport: async (req: FHIRUpload) => importJob(await call<Partial<ImportJob> | null>('StartFHIRImport', req)),
   fhirImportStatus: async (id: string) => importJob(await call<Partial<ImportJob> | null>('FHIRImportStatus', id)),
+
+  // The audit trail (audit.read)
+  listAudit: async (f: AuditFilter) => auditPage(await call<Partial<AuditPage> | null>('ListAudit', f)),
+  /** Opens the save dialog; the copy outside the vault is audited. */
+  saveAuditExport: (req: AuditExportRequest) => call<SavedFile>('SaveAuditExport', req),
 };
 
 export type Api = typeof api;
