@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"time"
 
 	"outpost/backend/audit"
@@ -29,9 +28,11 @@ const auditUsage = `usage: outpost-admin audit export --data-dir D --user NAME -
        outpost-admin audit verify --data-dir D
 `
 
-// mayExportAudit: audit.read (security officer, auditor) or administrator.
+// mayExportAudit: audit.read (security officer, auditor), or
+// audit.manage, off-device copies of the trail (security officer,
+// administrator).
 func mayExportAudit(roles []string) bool {
-	return auth.Can(roles, auth.PermAuditRead) || slices.Contains(roles, auth.RoleAdmin)
+	return auth.Can(roles, auth.PermAuditRead) || auth.Can(roles, auth.PermAuditManage)
 }
 
 func cmdAudit(ctx context.Context, args []string, e env) error {
@@ -67,7 +68,7 @@ func cmdAuditExport(ctx context.Context, args []string, e env) error {
 	defer done()
 	ev := audit.Event{Username: a.Username, Roles: a.Roles, Session: a.Session, Action: "audit.export"}
 	if !mayExportAudit(a.Roles) {
-		ev.Outcome, ev.Detail = audit.Denied, "missing permission "+auth.PermAuditRead
+		ev.Outcome, ev.Detail = audit.Denied, "missing permission "+auth.PermAuditRead+" or "+auth.PermAuditManage
 		_ = s.Audit.Record(context.WithoutCancel(ctx), s.Vault.W, ev)
 		return ehr.Errorf(ehr.EForbidden, "%s may not export the audit trail: it needs the security officer, auditor or administrator role.", a.Username)
 	}
