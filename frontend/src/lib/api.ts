@@ -56,6 +56,8 @@ export type Permission =
   /** Ask for, or approve, the deletion of a record (two different people). */
   | 'record.delete'
   | 'audit.read'
+  /** Off-device copies of the audit trail (officers, administrators). */
+  | 'audit.manage'
   | (string & {});
 
 export interface User {
@@ -656,6 +658,19 @@ export interface AuditExportRequest {
   filter: AuditFilter;
 }
 
+/** The audit trail off this laptop. */
+export interface AuditShipping {
+  /** The newest checkpoint confirmed off the laptop; 0 when never. */
+  acknowledgedSeq: number;
+  acknowledgedAt: string;
+  checkpointAt: string;
+  latestSeq: number;
+  /** Days since the confirmed checkpoint (else since the first event). */
+  days: number;
+  /** More than 7 days. */
+  overdue: boolean;
+}
+
 const list = <T>(v: T[] | null | undefined): T[] => (Array.isArray(v) ? v : []);
 
 function importJob(j: Partial<ImportJob> | null | undefined): ImportJob {
@@ -920,6 +935,11 @@ export const api = {
     if (!v?.visit) throw new ProblemError({ code: 'E_NOT_FOUND', message: 'No such visit.' });
     return { visit: v.visit, vitals: list(v.vitals), medications: list(v.medications), notes: list(v.notes) };
   },
+  getAuditShipping: () => call<AuditShipping>('GetAuditShipping'),
+  /** Seals the whole chain under a passphrase and opens the save dialog. */
+  saveSealedAuditCopy: (passphrase: string) => call<SavedFile>('SaveSealedAuditCopy', { passphrase }),
+  /** A sealed copy read back from the media it was saved to. */
+  confirmAuditCopy: (data: string, passphrase: string) => call<AuditShipping>('ConfirmAuditCopy', { data, passphrase }),
   recordHistory: async (id: string) => list(await call<RecordVersion[] | null>('RecordHistory', id)),
 
   // Deleting needs two people: one asks, another approves (record.delete)
