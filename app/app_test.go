@@ -283,6 +283,27 @@ func TestInternalErrorsCarryNoDetail(t *testing.T) {
 	if n, _ := a.svc.Records.Outbox(context.Background()); n != 0 {
 		t.Errorf("%d versions queued although the audit failed", n)
 	}
+	// S35: the refusal raised an alert for the officer (once, however
+	// many actions are refused).
+	if _, err := a.GetPatient("0190a0b0-0000-7000-8000-000000000000"); err == nil {
+		t.Fatal("a read went through without its audit event")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var n int
+	for time.Now().Before(deadline) {
+		if err := a.svc.Vault.R.QueryRow("SELECT count(*) FROM alerts WHERE kind = 'audit-failure'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // let a second alarm (there must be none) land
+	a.svc.Vault.R.QueryRow("SELECT count(*) FROM alerts WHERE kind = 'audit-failure'").Scan(&n)
+	if n != 1 {
+		t.Errorf("%d audit-failure alerts, want 1", n)
+	}
 }
 
 func TestFatalScreenForDamagedVault(t *testing.T) {

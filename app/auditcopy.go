@@ -37,14 +37,6 @@ type CopyConfirmation struct {
 // maxSealedCopy bounds a sealed copy read back (about 2 million events).
 const maxSealedCopy = 1 << 30
 
-func (a *App) alerts() *audit.Alerts {
-	rnd := a.cfg.Rand
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	return &audit.Alerts{Now: a.cfg.Now, IDs: &ehr.IDs{Now: a.cfg.Now, Rand: rnd}}
-}
-
 // GetAuditShipping reports the off-device state, raising the alarm when
 // the trail has not left the laptop for more than 7 days.
 func (a *App) GetAuditShipping() (AuditShipping, error) {
@@ -53,7 +45,7 @@ func (a *App) GetAuditShipping() (AuditShipping, error) {
 		return AuditShipping{}, err
 	}
 	now := a.cfg.Now()
-	s, err := audit.CheckShipping(c.ctx, c.svc.Vault.W, a.alerts(), now)
+	s, err := audit.CheckShipping(c.ctx, c.svc.Vault.W, c.svc.Alerts, now)
 	if err != nil {
 		return AuditShipping{}, problem(a.cfg.Log, "GetAuditShipping", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"outpost/backend/audit"
 	"outpost/backend/auth"
 	"outpost/backend/ehr"
+	"outpost/backend/vault/vaulttest"
 )
 
 // S31, S33 through the bound methods: after 8 days without a copy off the
@@ -67,5 +68,37 @@ func TestSealedAuditCopyClearsTheAlarm(t *testing.T) {
 	doc, _ = e.user("dr.ship2", auth.RoleClinician)
 	if _, err := doc.GetAuditShipping(); code(t, err) != ehr.EForbidden {
 		t.Errorf("clinician: %v", err)
+	}
+}
+
+// S35: the chain is verified at every start; a changed event raises an
+// alert for the officer.
+func TestIntegrityCheckedAtStart(t *testing.T) {
+	dir, kr := t.TempDir(), vaulttest.NewKeyring()
+	a, _ := newApp(t, dir, kr)
+	if _, err := a.Setup(setupReq); err != nil {
+		t.Fatal(err)
+	}
+	// An attacker with the vault key edits an event.
+	for _, q := range []string{"DROP TRIGGER audit_immutable_update", "UPDATE audit SET detail = 'nothing happened' WHERE seq = 1"} {
+		if _, err := a.svc.Vault.W.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Stop(a)
+	b, _ := newApp(t, dir, kr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := b.svc.Vault.R.QueryRow("SELECT count(*) FROM alerts WHERE kind = ?", audit.AlertIntegrity).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no integrity alert after a changed audit event")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

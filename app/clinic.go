@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"outpost/backend/audit"
 
 	"outpost/backend/clinic"
 	"outpost/backend/ehr"
@@ -10,7 +11,8 @@ import (
 )
 
 func (a *App) deps() clinic.Deps {
-	return clinic.Deps{Now: a.cfg.Now, Rand: a.cfg.Rand, Workstation: a.cfg.Workstation, Passwords: a.cfg.Passwords}
+	return clinic.Deps{Now: a.cfg.Now, Rand: a.cfg.Rand, Workstation: a.cfg.Workstation, Passwords: a.cfg.Passwords,
+		Report: func(err error) { a.cfg.Log.Error("audit alarm failed", "cause", err.Error()) }}
 }
 
 // attach wires the services over an open vault. Caller holds a.mu.
@@ -20,6 +22,13 @@ func (a *App) attach(ctx context.Context, v *vault.Vault) error {
 		return err
 	}
 	a.svc = s
+	// The whole audit chain is verified in the background at every start;
+	// a break raises an alert for the officer (S35).
+	go func() {
+		if _, err := audit.CheckIntegrity(context.Background(), s.Vault.R, s.Vault.W, s.Alerts); err != nil {
+			a.cfg.Log.Warn("audit integrity check", "cause", err.Error())
+		}
+	}()
 	return nil
 }
 

@@ -103,6 +103,11 @@ type Log struct {
 	// offline (InterfaceAddresses); nil records none. It is called at
 	// most once every AddressesEvery.
 	Addresses func() []string
+	// OnFailure, when set, is told of every event that could not be
+	// written (the action it records then fails). It runs on a goroutine
+	// of its own: the failed transaction still holds the vault's writer.
+	// See FailureAlarm.
+	OnFailure func(error)
 
 	mu        sync.Mutex
 	addrs     []string
@@ -144,7 +149,7 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Event, error) {
 	}
 	err := row.Scan(&last, &prev, &checkpointAt)
 	if err != nil {
-		return Event{}, fmt.Errorf("audit append: %w", err)
+		return Event{}, l.failed(fmt.Errorf("audit append: %w", err))
 	}
 	e.Seq = last.Int64 + 1
 	e.PrevHash = Genesis
@@ -164,11 +169,11 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Event, error) {
 		_, err = tx.ExecContext(ctx, qInsert, args...)
 	}
 	if err != nil {
-		return Event{}, fmt.Errorf("audit append: %w", err)
+		return Event{}, l.failed(fmt.Errorf("audit append: %w", err))
 	}
 	if checkpointDue(checkpointAt, now) {
 		if _, err := l.sign(ctx, tx, e.Seq, e.Hash, now); err != nil {
-			return Event{}, err
+			return Event{}, l.failed(err)
 		}
 	}
 	return e, nil

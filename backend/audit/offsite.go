@@ -77,24 +77,10 @@ func CheckShipping(ctx context.Context, db *sql.DB, alerts *Alerts, now time.Tim
 	if err != nil || !s.Overdue {
 		return s, err
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return s, fmt.Errorf("check shipping: %w", err)
-	}
-	defer tx.Rollback()
-	var open int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM alerts WHERE kind = ? AND acknowledged_by = ''", AlertUnshipped).Scan(&open); err != nil {
-		return s, fmt.Errorf("check shipping: %w", err)
-	}
-	if open > 0 {
-		return s, nil
-	}
 	days := int(now.Sub(s.Since).Hours() / 24)
 	msg := fmt.Sprintf("The audit trail of this laptop has not been copied off it for %d days. Sync with the clinic server, or save a sealed copy to removable media and confirm it.", days)
-	if err := alerts.Raise(ctx, tx, AlertUnshipped, msg, "", ""); err != nil {
-		return s, err
-	}
-	return s, tx.Commit()
+	_, err = alerts.RaiseOnce(ctx, db, AlertUnshipped, msg)
+	return s, err
 }
 
 // SealFormat names the sealed copy's format; its first line is a JSON

@@ -42,6 +42,9 @@ type Deps struct {
 	// Addresses returns the network addresses recorded in audit events
 	// (at most once a minute); nil: audit.InterfaceAddresses.
 	Addresses func() []string
+	// Report hears failures nobody else can be told of (an alert that
+	// could not be raised); nil: dropped.
+	Report func(error)
 }
 
 func (d Deps) withDefaults() Deps {
@@ -73,6 +76,7 @@ type Services struct {
 	Vault   *vault.Vault
 	Info    Info
 	Audit   *audit.Log
+	Alerts  *audit.Alerts
 	Records *records.Store
 	Users   *auth.Service
 }
@@ -130,13 +134,14 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := &audit.Log{Device: c.DeviceID, Workstation: d.Workstation, Now: d.Now, OSUser: d.OSUser, Addresses: d.Addresses}
+	alerts := &audit.Alerts{Now: d.Now, IDs: &ehr.IDs{Now: d.Now, Rand: d.Rand}}
+	log := &audit.Log{Device: c.DeviceID, Workstation: d.Workstation, Now: d.Now, OSUser: d.OSUser, Addresses: d.Addresses,
+		OnFailure: audit.FailureAlarm(v.W, alerts, d.Report)}
 	// The device key (made now for a vault older than the audit trail) and
 	// a checkpoint of the events since the last one.
 	if err := log.Open(ctx, v.W); err != nil {
 		return nil, err
 	}
-	alerts := &audit.Alerts{Now: d.Now, IDs: &ehr.IDs{Now: d.Now, Rand: d.Rand}}
 	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
 		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass})
 	if err != nil {
@@ -146,7 +151,7 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Services{Vault: v, Info: c, Audit: log, Records: store, Users: users}, nil
+	return &Services{Vault: v, Info: c, Audit: log, Alerts: alerts, Records: store, Users: users}, nil
 }
 
 // SetupRequest is the first-run form.
