@@ -85,7 +85,7 @@ func (s *Store) BreakGlass(ctx context.Context, a Actor, id, reason string) (tim
 		}
 		if _, err := s.cfg.Audit.Append(ctx, tx, audit.Event{Username: a.Username, Roles: a.Roles, Session: a.Session,
 			Action: "patient.breakglass", Outcome: audit.Success, PatientID: id, RecordID: id,
-			Detail: "until " + until.Format(time.RFC3339) + "; reason: " + reason, Reason: reason}); err != nil {
+			Detail: "until " + until.Format(time.RFC3339), Reason: reason}); err != nil {
 			return err
 		}
 		return s.cfg.Alerts.Raise(ctx, tx, audit.AlertBreakGlass, "emergency access to a restricted chart", a.Username, id)
