@@ -110,8 +110,10 @@ test('Outpost audit trail: filter, sort, page, export CSV and FHIR AuditEvent', 
       await finishEnrolment(env, ADMIN, secret);
       await createUser(page, OFFICER);
       await createUser(page, CLINICIAN);
-      // An administrator has no audit trail.
-      assert.equal(await page.getByTestId('nav-audit').count(), 0);
+      // An administrator does not read the audit trail, but manages its copies off the laptop.
+      await page.getByTestId('nav-audit').click();
+      await page.getByTestId('audit-copies').waitFor({ timeout: SLOW });
+      assert.equal(await page.getByTestId('audit-area').count(), 0, 'no audit viewer for an administrator');
       await signOut(page);
     });
 
@@ -257,6 +259,28 @@ test('Outpost audit trail: filter, sort, page, export CSV and FHIR AuditEvent', 
       assert.deepEqual(await cells('audit-action'), ['audit.export', 'audit.export']);
       await filter({ username: OFFICER.username, action: 'audit.read' });
       assert.ok((await count()).total >= 5, 'every look at the trail is recorded');
+    });
+
+    await step('a sealed copy saved to removable media and read back is confirmed off the laptop', async () => {
+      const copies = page.getByTestId('audit-copies');
+      await copies.getByTestId('copies-state').waitFor({ timeout: SLOW });
+      assert.match(await text(copies.getByTestId('copies-state')), /No copy has been confirmed/);
+      await copies.locator('#copies-seal-passphrase').fill('river stones at dawn');
+      await copies.locator('#copies-seal-repeat').fill('river stones at dawn');
+      await copies.getByTestId('copies-seal-submit').click();
+      await copies.getByTestId('copies-sealed').waitFor({ timeout: SLOW });
+      const m = /Saved as (\S+\.sealed)\./.exec(await text(copies.getByTestId('copies-sealed')));
+      assert.ok(m, 'the sealed copy is named');
+      const sealed = await readFile(path.join(saveDir, m[1]));
+      assert.ok(!sealed.includes(Buffer.from(CLINICIAN.username)), 'the copy is encrypted');
+      await copies.getByTestId('copies-file').setInputFiles({ name: m[1], mimeType: 'application/octet-stream', buffer: sealed });
+      await copies.locator('#copies-confirm-passphrase').fill('river stones at dusk');
+      await copies.getByTestId('copies-confirm-submit').click();
+      await copies.getByText('the passphrase is wrong').waitFor({ timeout: SLOW });
+      await copies.locator('#copies-confirm-passphrase').fill('river stones at dawn');
+      await copies.getByTestId('copies-confirm-submit').click();
+      await copies.getByTestId('copies-confirmed').waitFor({ timeout: SLOW });
+      assert.match(await text(copies.getByTestId('copies-state')), /^Last copy confirmed .*: events up to No\. \d+ are off this laptop\.$/);
     });
 
     await step('no console errors, page errors or CSP violations', async () => {
