@@ -214,6 +214,18 @@ describe('documents: the list', () => {
     expect(byTestId(pdf, 'document-saved')).toBeNull();
   });
 
+  it('a large image is read only when asked for', async () => {
+    fakeApp.ListDocuments.mockResolvedValue([chartItem('d-big', docInfo({ title: 'X-ray', contentType: 'image/jpeg', size: 8_000_000 }))]);
+    fakeApp.GetDocument.mockResolvedValue({ document: docInfo({ contentType: 'image/png' }), data: PNG_B64 });
+    const root = render(DocumentsPanel, { patientId: 'p1', canWrite: false });
+    const show = await waitFor(() => byTestId(root, 'document-image-show'));
+    expect(show.textContent).toContain('7.6 MB');
+    expect(fakeApp.GetDocument).not.toHaveBeenCalled();
+    click(show);
+    await waitFor(() => byTestId(root, 'document-image'));
+    expect(fakeApp.GetDocument).toHaveBeenCalledWith('d-big');
+  });
+
   it('a problem reading the list or an image is shown; E_RESTRICTED goes to the chart', async () => {
     fakeApp.ListDocuments.mockRejectedValueOnce({ code: 'E_INTERNAL', message: 'Something went wrong.', incident: 'inc-9' });
     const root = render(DocumentsPanel, { patientId: 'p1' });
