@@ -47,8 +47,10 @@ func (a *Alerts) RaiseOnce(ctx context.Context, db *sql.DB, kind, message string
 // (once while it is open). report, when set, hears what could not even be
 // raised: the vault itself may be failing.
 func FailureAlarm(db *sql.DB, alerts *Alerts, report func(error)) func(error) {
+	// The alert is not audited: the audit trail is what failed.
+	quiet := &Alerts{Now: alerts.Now, IDs: alerts.IDs}
 	return func(cause error) {
-		_, err := alerts.RaiseOnce(context.Background(), db, AlertAuditFailure,
+		_, err := quiet.RaiseOnce(context.Background(), db, AlertAuditFailure,
 			"An action was refused because its audit event could not be written. Check the laptop's disk space and run outpost-admin check; tell the security officer.")
 		if err != nil && report != nil {
 			report(fmt.Errorf("%w (while raising the alert for: %v)", err, cause))

@@ -46,3 +46,19 @@ func TestFailureAlarm(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 }
+
+// Every alert raised through a Log-bearing Alerts leaves an audit event.
+func TestRaisedAlertsAreAudited(t *testing.T) {
+	tr := newTrail(t)
+	alerts := &audit.Alerts{Now: tr.clock.Now, IDs: ehr.NewIDs(), Log: tr.log}
+	if _, err := alerts.RaiseOnce(ctx, tr.v.W, audit.AlertIntegrity, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var detail string
+	if err := tr.v.R.QueryRow("SELECT detail FROM audit WHERE action = 'alert.raise'").Scan(&detail); err != nil || detail != audit.AlertIntegrity {
+		t.Fatalf("alert.raise event: %q %v", detail, err)
+	}
+	if _, err := audit.VerifyVault(ctx, tr.v.R); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -33,6 +33,9 @@ type Alert struct {
 type Alerts struct {
 	Now func() time.Time
 	IDs *ehr.IDs
+	// Log, when set, records every alert raised as an audit event
+	// ("alert.raise") in the same transaction.
+	Log *Log
 }
 
 // Raise stores an alert inside tx.
@@ -45,6 +48,12 @@ func (a *Alerts) Raise(ctx context.Context, tx *sql.Tx, kind, message, username,
 		id, a.Now().UTC().Format(time.RFC3339Nano), kind, message, username, patientID)
 	if err != nil {
 		return fmt.Errorf("raise alert: %w", err)
+	}
+	if a.Log != nil {
+		if _, err := a.Log.Append(ctx, tx, Event{Username: username, Roles: []string{}, Action: "alert.raise", Outcome: Success,
+			PatientID: patientID, RecordID: id, Detail: kind}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

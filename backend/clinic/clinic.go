@@ -142,6 +142,7 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 	if err := log.Open(ctx, v.W); err != nil {
 		return nil, err
 	}
+	alerts.Log = log // the alerts raised through the services are audited
 	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
 		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass})
 	if err != nil {
