@@ -26,10 +26,17 @@ import (
 type Report struct {
 	Device      string
 	PublicKey   ed25519.PublicKey // nil for a vault without a key yet
-	Events      int64             // events verified: 1 to Events
+	Events      int64             // the last event verified: events Anchor.Seq+1 to Events
 	Checkpoints int               // signed checkpoints verified
 	Latest      Checkpoint        // the latest checkpoint; zero when there is none
+	// Anchor is the last purged event (its seq and hash, vouched for by
+	// the device's signed checkpoint of it): the chain starts after it.
+	// Zero when nothing was purged.
+	Anchor Anchor
 }
+
+// Count returns how many events were verified.
+func (r Report) Count() int64 { return r.Events - r.Anchor.Seq }
 
 // Uncovered returns how many events follow the latest checkpoint: a cut
 // among those could not be noticed.
@@ -70,6 +77,15 @@ type chain struct {
 
 func newChain() *chain { return &chain{next: 1, prev: Genesis, buf: make([]byte, 0, 1024)} }
 
+// after starts the chain after the anchor: its first event is a.Seq+1,
+// and follows a.Hash.
+func (c *chain) after(a Anchor) *chain {
+	if a.Seq > 0 {
+		c.next, c.prev = a.Seq+1, a.Hash
+	}
+	return c
+}
+
 // add checks r and returns its hash.
 func (c *chain) add(r *record) ([32]byte, *BreakError) {
 	if r.Seq != c.next {
@@ -107,6 +123,25 @@ func checkCheckpoint(cp Checkpoint, pub ed25519.PublicKey, eventHash string, aft
 	return nil
 }
 
+// checkAnchor checks the checkpoints of the anchor and of the purged
+// events before it: each signature, and that the checkpoint of the
+// anchor's event holds its hash. cps are the checkpoints up to the
+// anchor, oldest first.
+func checkAnchor(a Anchor, cps []Checkpoint, pub ed25519.PublicKey) *BreakError {
+	for _, cp := range cps {
+		if !cp.Verify(pub) {
+			return &BreakError{Seq: a.Seq + 1, Reason: fmt.Sprintf("the checkpoint of purged event %d has a signature that does not verify with the device key", cp.Seq)}
+		}
+	}
+	if len(cps) == 0 || cps[len(cps)-1].Seq != a.Seq {
+		return &BreakError{Seq: a.Seq + 1, Reason: fmt.Sprintf("it follows the purged event %d, but no signed checkpoint of that event vouches for its hash", a.Seq)}
+	}
+	if cps[len(cps)-1].Hash != a.Hash {
+		return &BreakError{Seq: a.Seq + 1, Reason: fmt.Sprintf("it follows the purged event %d, whose recorded hash differs from the checkpoint the device signed of it", a.Seq)}
+	}
+	return nil
+}
+
 func truncated(last int64, cp Checkpoint) *BreakError {
 	return &BreakError{Seq: last + 1, Reason: fmt.Sprintf("missing: the chain ends at event %d, but the device signed a checkpoint of event %d at %s",
 		last, cp.Seq, cp.At.Format(time.RFC3339))}
@@ -119,10 +154,11 @@ func Verify(ctx context.Context, db *sql.DB) (int64, error) {
 }
 
 // VerifyVault walks the whole chain in the vault db and checks every
-// event's link and hash, the sequence from 1, every checkpoint's
-// signature and event, and that no checkpoint is of an event beyond the
-// end. It returns a *BreakError for the first event that does not
-// verify. A long chain is read in up to four ranges of seq at once (the
+// event's link and hash, the sequence from 1 (or, after a purge, from
+// the event after the anchor, whose checkpoint must hold the anchor's
+// hash), every checkpoint's signature and event, and that no checkpoint
+// is of an event beyond the end. It returns a *BreakError for the first
+// event that does not verify. A long chain is read in up to four ranges of seq at once (the
 // reads decrypt every page, which one core does at about 300,000 events
 // a second); the result is the same as reading it in one pass.
 func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
@@ -143,20 +179,34 @@ func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
 	if len(cps) > 0 && rep.PublicKey == nil {
 		return Report{}, &BreakError{Seq: cps[0].Seq, Reason: "the vault holds signed checkpoints but no device key"}
 	}
+	if rep.Anchor, err = readAnchor(ctx, tx); err != nil {
+		return Report{}, err
+	}
+	anchor := rep.Anchor
+	rep.Events = anchor.Seq
+	below, _ := slices.BinarySearchFunc(cps, anchor.Seq+1, func(c Checkpoint, seq int64) int { return cmp.Compare(c.Seq, seq) })
+	if anchor.Seq > 0 {
+		if berr := checkAnchor(anchor, cps[:below], rep.PublicKey); berr != nil {
+			return rep, berr
+		}
+		rep.Checkpoints = below
+	}
 	var head sql.NullInt64
 	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM audit").Scan(&head); err != nil {
 		return Report{}, fmt.Errorf("audit verify: %w", err)
 	}
-	// Ranges (lo, hi] of seq; the first and last are open, so that no row
-	// escapes, whatever its seq. Events up to head never change, so each
-	// range may be read in a transaction of its own.
-	n := int(min(parallel.most, head.Int64/parallel.from+1))
+	// Ranges (lo, hi] of seq, over the events after the anchor; the first
+	// and last are open, so that no row escapes, whatever its seq. Events
+	// up to head never change, so each range may be read in a
+	// transaction of its own.
+	span := max(head.Int64-anchor.Seq, 0)
+	n := int(min(parallel.most, span/parallel.from+1))
 	if parallel.perCPU {
 		n = min(n, runtime.GOMAXPROCS(0))
 	}
 	parts := make([]part, n)
 	for i := range parts {
-		parts[i].lo, parts[i].hi = head.Int64*int64(i)/int64(n), head.Int64*int64(i+1)/int64(n)
+		parts[i].lo, parts[i].hi = anchor.Seq+span*int64(i)/int64(n), anchor.Seq+span*int64(i+1)/int64(n)
 	}
 	parts[0].lo, parts[n-1].hi = math.MinInt64, math.MaxInt64
 	var wg sync.WaitGroup
@@ -172,16 +222,20 @@ func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
 				defer ptx.Rollback()
 				q = ptx
 			}
-			parts[i].verify(ctx, q, cps, rep.PublicKey)
+			parts[i].verify(ctx, q, cps[below:], rep.PublicKey, anchor.Seq)
 		})
 	}
 	wg.Wait()
 	// Join the ranges as one pass would have met them.
-	next, prev := int64(1), Genesis
+	start := newChain().after(anchor)
+	next, prev := start.next, start.prev
 	for i := range parts {
 		p := &parts[i]
 		rep.Events = next - 1
 		if p.count > 0 {
+			if p.first <= anchor.Seq {
+				return rep, &BreakError{Seq: p.first, Reason: fmt.Sprintf("stored, although the events up to %d were purged", anchor.Seq)}
+			}
 			if p.first != next {
 				return rep, &BreakError{Seq: next, Reason: fmt.Sprintf("missing or out of order (event %d comes next)", p.first)}
 			}
@@ -237,8 +291,9 @@ type part struct {
 	err         error
 }
 
-// verify checks the events of the range and the checkpoints of its events.
-func (p *part) verify(ctx context.Context, q querier, cps []Checkpoint, pub ed25519.PublicKey) {
+// verify checks the events of the range and the checkpoints of its
+// events; cps are the checkpoints after the anchor, whose seq is anchor.
+func (p *part) verify(ctx context.Context, q querier, cps []Checkpoint, pub ed25519.PublicKey, anchor int64) {
 	k, _ := slices.BinarySearchFunc(cps, p.lo, func(c Checkpoint, seq int64) int { return cmp.Compare(c.Seq, seq+1) })
 	ch := newChain()
 	p.err = scanEvents(ctx, q, p.lo, p.hi, func(r *record, bad string) error {
@@ -258,7 +313,7 @@ func (p *part) verify(ctx context.Context, q querier, cps []Checkpoint, pub ed25
 			if cps[k].Seq < r.Seq {
 				return &BreakError{Seq: cps[k].Seq, Reason: "a checkpoint names no stored event"}
 			}
-			after := int64(0)
+			after := anchor
 			if k > 0 {
 				after = cps[k-1].Seq
 			}
@@ -321,11 +376,13 @@ const MaxLine = 1 << 20
 
 // VerifyFile checks an exported chain (docs/audit-format.md) with no
 // vault and no key: the header, every event's canonical form, link and
-// hash, the sequence from 1, every checkpoint's signature with the
-// header's public key and its match with the event at its seq, and that
-// no checkpoint is of an event beyond the end. A file must hold at least
-// one checkpoint when it holds events. When pin is not nil, the header's
-// key must be pin. It keeps 32 bytes per event in memory.
+// hash, the sequence from 1 (format 2: from the event after the anchor,
+// following its hash), every checkpoint's signature with the header's
+// public key and its match with the event at its seq (format 2: the
+// first checkpoint is of the anchor and holds its hash), and that no
+// checkpoint is of an event beyond the end. A file must hold at least one
+// checkpoint when it holds events. When pin is not nil, the header's key
+// must be pin. It keeps 32 bytes per event in memory.
 func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<16), MaxLine)
@@ -349,10 +406,23 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 	if pin != nil && !bytes.Equal(pin, h.key) {
 		return rep, &FormatError{Line: 1, Reason: "the public key is not the one expected for this device"}
 	}
-	ch := newChain()
-	var sums [][32]byte
+	anchored := h.Format == FormatAnchored
+	if anchored {
+		if !next() {
+			if err := sc.Err(); err != nil {
+				return rep, fmt.Errorf("audit verify: %w", err)
+			}
+			return rep, &FormatError{Line: 2, Reason: "the file ends before its anchor"}
+		}
+		if rep.Anchor, err = parseAnchorLine(sc.Bytes()); err != nil {
+			return rep, &FormatError{Line: 2, Reason: err.Error()}
+		}
+	}
+	anchor := rep.Anchor
+	ch := newChain().after(anchor)
+	var sums [][32]byte // of events anchor.Seq+1 on
 	var buf []byte
-	eventsDone := false
+	eventsDone, anchorSigned := false, false
 	fail := func(e *BreakError) (Report, error) {
 		rep.Events = ch.next - 1
 		e.Line = n
@@ -385,6 +455,24 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 			return rep, &FormatError{Line: n, Reason: err.Error()}
 		}
 		last := ch.next - 1
+		if anchored && !anchorSigned {
+			// The first checkpoint is the device's of the anchor's event.
+			switch {
+			case cp.Seq < anchor.Seq:
+				rep.Events = last
+				return rep, &FormatError{Line: n, Reason: "a checkpoint of an event before the anchor"}
+			case cp.Seq > anchor.Seq:
+				return fail(&BreakError{Seq: anchor.Seq + 1, Reason: fmt.Sprintf("it follows the purged event %d, but no signed checkpoint of that event vouches for its hash", anchor.Seq)})
+			case !cp.Verify(h.key):
+				return fail(&BreakError{Seq: anchor.Seq + 1, Reason: fmt.Sprintf("it follows the purged event %d, whose checkpoint has a signature that does not verify with the device key", anchor.Seq)})
+			case cp.Hash != anchor.Hash:
+				return fail(&BreakError{Seq: anchor.Seq + 1, Reason: fmt.Sprintf("it follows the purged event %d, whose hash in the anchor differs from the checkpoint the device signed of it", anchor.Seq)})
+			}
+			anchorSigned = true
+			rep.Latest = cp
+			rep.Checkpoints++
+			continue
+		}
 		if cp.Seq <= rep.Latest.Seq || cp.Seq < 1 {
 			rep.Events = last
 			return rep, &FormatError{Line: n, Reason: "checkpoints out of order"}
@@ -395,7 +483,7 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 			}
 			return fail(truncated(last, cp))
 		}
-		if berr := checkCheckpoint(cp, h.key, hex.EncodeToString(sums[cp.Seq-1][:]), rep.Latest.Seq); berr != nil {
+		if berr := checkCheckpoint(cp, h.key, hex.EncodeToString(sums[cp.Seq-anchor.Seq-1][:]), rep.Latest.Seq); berr != nil {
 			return fail(berr)
 		}
 		rep.Latest = cp
@@ -407,6 +495,9 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 			return rep, &FormatError{Line: n, Reason: "line too long"}
 		}
 		return rep, fmt.Errorf("audit verify: %w", err)
+	}
+	if anchored && !anchorSigned {
+		return rep, &BreakError{Seq: anchor.Seq + 1, Line: n, Reason: fmt.Sprintf("it follows the purged event %d, but no signed checkpoint of that event vouches for its hash", anchor.Seq)}
 	}
 	if rep.Events > 0 && rep.Checkpoints == 0 {
 		return rep, &BreakError{Seq: rep.Events, Reason: "the file holds no signed checkpoint, so its completeness cannot be checked"}
@@ -423,8 +514,12 @@ type header struct {
 	key        ed25519.PublicKey
 }
 
-// Format names the export format.
-const Format = "outpost-audit/1"
+// The export formats: Format for a chain from event 1, FormatAnchored
+// for a chain after a purge, which starts after its anchor line.
+const (
+	Format         = "outpost-audit/1"
+	FormatAnchored = "outpost-audit/2"
+)
 
 func (h header) appendJSON(b []byte) []byte {
 	b = append(b, `{"device":`...)
@@ -443,8 +538,8 @@ func parseHeader(line []byte) (header, error) {
 	if err := strictJSON(line, &h); err != nil || !bytes.Equal(h.appendJSON(nil), line) {
 		return h, errors.New("not an audit export header in canonical JSON")
 	}
-	if h.Format != Format {
-		return h, fmt.Errorf("format %q, this verifier reads %q", h.Format, Format)
+	if h.Format != Format && h.Format != FormatAnchored {
+		return h, fmt.Errorf("format %q, this verifier reads %q and %q", h.Format, Format, FormatAnchored)
 	}
 	key, err := base64.StdEncoding.Strict().DecodeString(h.PublicKey)
 	if err != nil || len(key) != ed25519.PublicKeySize {
@@ -458,6 +553,48 @@ func parseHeader(line []byte) (header, error) {
 	}
 	h.key = key
 	return h, nil
+}
+
+// anchorLine is the second line of a file of FormatAnchored: the last
+// purged event.
+type anchorLine struct {
+	Type string `json:"type"`
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+func (a anchorLine) appendJSON(b []byte) []byte {
+	b = append(b, `{"hash":`...)
+	b = appendString(b, a.Hash)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, a.Seq, 10)
+	b = append(b, `,"type":`...)
+	b = appendString(b, a.Type)
+	return append(b, '}')
+}
+
+func parseAnchorLine(line []byte) (Anchor, error) {
+	var a anchorLine
+	if err := strictJSON(line, &a); err != nil || a.Type != "anchor" || !bytes.Equal(a.appendJSON(nil), line) {
+		return Anchor{}, errors.New("a file of format " + FormatAnchored + " has its anchor in canonical JSON on line 2")
+	}
+	if a.Seq < 1 || !isHash(a.Hash) {
+		return Anchor{}, errors.New("the anchor needs a seq of 1 or more and a hash of 64 lower-case hex digits")
+	}
+	return Anchor{Seq: a.Seq, Hash: a.Hash}, nil
+}
+
+// isHash reports whether s is 64 lower-case hex digits.
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkpointLine is a checkpoint as exported.

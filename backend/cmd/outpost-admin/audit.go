@@ -95,9 +95,12 @@ func cmdAuditExport(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Exported %s (to event %d) and %s to %s\nDevice %s, public key (Ed25519): %s\n",
-		plural(int(st.Events), "event"), st.LastSeq, plural(st.Checkpoints, "signed checkpoint"), *out,
-		s.Info.DeviceID, base64.StdEncoding.EncodeToString(pub))
+	fmt.Fprintf(e.stdout, "Exported %s (%d to %d) and %s to %s\n",
+		plural(int(st.Events), "event"), st.Anchor+1, st.LastSeq, plural(st.Checkpoints, "signed checkpoint"), *out)
+	if st.Anchor > 0 {
+		fmt.Fprintf(e.stdout, "Events 1 to %d were purged, so the file starts after them (format %s)\n", st.Anchor, audit.FormatAnchored)
+	}
+	fmt.Fprintf(e.stdout, "Device %s, public key (Ed25519): %s\n", s.Info.DeviceID, base64.StdEncoding.EncodeToString(pub))
 	return nil
 }
 
@@ -148,11 +151,15 @@ func cmdAuditVerify(ctx context.Context, args []string, e env) error {
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(e.stdout, "audit trail OK: %s", plural(int(rep.Events), "event"))
-	if rep.Events > 0 {
-		fmt.Fprintf(e.stdout, " (1 to %d)", rep.Events)
+	fmt.Fprintf(e.stdout, "audit trail OK: %s", plural(int(rep.Count()), "event"))
+	if rep.Count() > 0 {
+		fmt.Fprintf(e.stdout, " (%d to %d)", rep.Anchor.Seq+1, rep.Events)
 	}
 	fmt.Fprintf(e.stdout, ", %s of device %s\n", plural(rep.Checkpoints, "signed checkpoint"), rep.Device)
+	if rep.Anchor.Seq > 0 {
+		fmt.Fprintf(e.stdout, "events 1 to %d were purged; the chain continues from event %d (hash %s), which a signed checkpoint vouches for\n",
+			rep.Anchor.Seq, rep.Anchor.Seq, rep.Anchor.Hash)
+	}
 	switch {
 	case rep.Checkpoints == 0 && rep.Events > 0:
 		fmt.Fprintln(e.stdout, "no signed checkpoint yet: events cut from the end could not be noticed")

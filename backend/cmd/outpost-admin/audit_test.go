@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"outpost/backend/audit"
 	"outpost/backend/auth"
 	"outpost/backend/clinic"
 )
@@ -157,5 +160,73 @@ func TestAuditUsage(t *testing.T) {
 		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("%v: %d %q", tt.args, r.code, r.stderr)
 		}
+	}
+}
+
+// S32: after a purge (events 11 years old, copied off, two people) both
+// verifiers start from the anchor, and an export is of format 2.
+func TestAuditVerifyAfterPurge(t *testing.T) {
+	dir, kr := newClinic(t)
+	later := time.Now().UTC().AddDate(11, 0, 0)
+	s, err := clinic.Attach(t.Context(), mustOpen(t, dir, kr), clinic.Deps{Workstation: "test", Passwords: fastPasswords,
+		Now: func() time.Time { return later }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := s.Vault.W.Begin()
+	if _, err := s.Users.CreateUser(t.Context(), tx, "it.admin", auth.NewUser{Username: "audit.ana", Name: "Ana", Password: auditorPassword,
+		Roles: []string{auth.RoleAuditor}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var media bytes.Buffer
+	if _, err := audit.Export(t.Context(), s.Vault.R, later, &media); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := audit.AcknowledgeCopy(t.Context(), s.Vault.W, media.Bytes(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := audit.PurgeActor{UserID: "id-a", Username: "off.a", Roles: []string{auth.RoleOfficer}}
+	b := audit.PurgeActor{UserID: "id-b", Username: "it.admin", Roles: []string{auth.RoleAdmin}}
+	req, err := s.Audit.RequestPurge(t.Context(), "req-1", a, "ten years kept", audit.DefaultRetentionYears)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Audit.ApprovePurge(t.Context(), req.ID, b, audit.DefaultRetentionYears)
+	if err != nil || res.Through != cp.Seq {
+		t.Fatalf("purge: %+v %v (copy through %d)", res, err, cp.Seq)
+	}
+	s.Close()
+
+	r := runWith(t, kr, "", "audit", "verify", "--data-dir", dir)
+	want := fmt.Sprintf("events 1 to %d were purged", res.Through)
+	if r.code != 0 || !strings.Contains(r.stdout, "audit trail OK: ") || !strings.Contains(r.stdout, want) ||
+		!strings.Contains(r.stdout, fmt.Sprintf("(%d to ", res.Through+1)) {
+		t.Fatalf("verify purged vault: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "audit.ndjson")
+	r = runWith(t, kr, auditorPassword+"\n", "audit", "export", "--data-dir", dir, "--user", "audit.ana", "--out", out)
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("Events 1 to %d were purged", res.Through)) {
+		t.Fatalf("export purged vault: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	file, _ := os.ReadFile(out)
+	if !bytes.Contains(file, []byte(`"format":"outpost-audit/2"`)) || !bytes.Contains(file, []byte(fmt.Sprintf(`{"hash":"%s","seq":%d,"type":"anchor"}`, res.Anchor.Hash, res.Anchor.Seq))) {
+		t.Fatalf("anchored export:\n%.600s", file)
+	}
+	r = runWith(t, kr, "", "audit", "verify", out)
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Fatalf("verify anchored file: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// A changed event after the anchor is still named.
+	ls := bytes.SplitAfter(file, []byte("\n"))
+	ls[3] = bytes.Replace(ls[3], []byte(`"outcome":"success"`), []byte(`"outcome":"failure"`), 1)
+	bad := filepath.Join(t.TempDir(), "bad.ndjson")
+	os.WriteFile(bad, bytes.Join(ls, nil), 0o600)
+	r = runWith(t, kr, "", "audit", "verify", bad)
+	if want := fmt.Sprintf("breaks at event %d (line 4)", res.Through+2); r.code != 1 || !strings.Contains(r.stdout, want) {
+		t.Fatalf("verify changed anchored file: %d %s %s (want %q)", r.code, r.stdout, r.stderr, want)
 	}
 }
