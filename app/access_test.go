@@ -384,7 +384,7 @@ func TestIdleLockAndTimeLimit(t *testing.T) {
 	if _, err := e.admin.SaveSettings(auth.Settings{Notice: "short", IdleMinutes: 90, AdminIdleMinutes: 10, AbsoluteHours: 30}); code(t, err) != ehr.EInvalid {
 		t.Fatalf("out-of-bounds settings: %v", err)
 	}
-	s, err := e.admin.SaveSettings(auth.Settings{Notice: DefaultNoticeForTest, IdleMinutes: 5, AdminIdleMinutes: 5, AbsoluteHours: 8})
+	s, err := e.admin.SaveSettings(auth.Settings{Notice: DefaultNoticeForTest, IdleMinutes: 5, AdminIdleMinutes: 5, AbsoluteHours: 8, AuditRetentionYears: 10})
 	if err != nil || s.IdleMinutes != 5 {
 		t.Fatalf("save settings: %+v %v", s, err)
 	}

@@ -39,6 +39,7 @@ var methodPerms = map[string]string{
 	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
 	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
 	"GetAuditShipping": auth.PermAuditManage, "SaveSealedAuditCopy": auth.PermAuditManage, "ConfirmAuditCopy": auth.PermAuditManage,
+	"ListAuditPurges": auth.PermAuditManage, "RequestAuditPurge": auth.PermAuditManage, "ApproveAuditPurge": auth.PermAuditManage,
 	"ListAudit": auth.PermAuditRead, "SaveAuditExport": auth.PermAuditRead,
 
 	"ChartSummary": auth.PermChartRead, "VitalSeries": auth.PermChartRead, "VisitRecords": auth.PermChartRead,

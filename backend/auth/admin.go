@@ -282,7 +282,8 @@ func (s *Service) Approve(ctx context.Context, by User, requestID string) error 
 	})
 }
 
-// Settings returns the notice and session times in force.
+// Settings returns the notice, session times and audit retention in
+// force.
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	pol, err := s.Policy(ctx)
 	if err != nil {
@@ -292,8 +293,31 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	if err := s.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'notice'").Scan(&notice); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Settings{}, err
 	}
+	years, err := s.AuditRetentionYears(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
 	return Settings{Notice: notice, IdleMinutes: int(pol.Idle.Minutes()), AdminIdleMinutes: int(pol.AdminIdle.Minutes()),
-		AbsoluteHours: int(pol.Absolute.Hours())}, nil
+		AbsoluteHours: int(pol.Absolute.Hours()), AuditRetentionYears: years}, nil
+}
+
+// AuditRetentionYears returns how many years audit events are kept
+// (S32): the saved setting, audit.DefaultRetentionYears until one is
+// saved, never less than audit.MinRetentionYears.
+func (s *Service) AuditRetentionYears(ctx context.Context) (int, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = 'audit_retention_years'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.DefaultRetentionYears, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read settings: %w", err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return audit.DefaultRetentionYears, nil
+	}
+	return min(max(n, audit.MinRetentionYears), audit.MaxRetentionYears), nil
 }
 
 // SaveSettings stores new settings after checking their bounds.
@@ -303,7 +327,8 @@ func (s *Service) SaveSettings(ctx context.Context, by User, st Settings) (Setti
 		return Settings{}, err
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for k, v := range map[string]int{"idle_minutes": st.IdleMinutes, "admin_idle_minutes": st.AdminIdleMinutes, "absolute_hours": st.AbsoluteHours} {
+		for k, v := range map[string]int{"idle_minutes": st.IdleMinutes, "admin_idle_minutes": st.AdminIdleMinutes, "absolute_hours": st.AbsoluteHours,
+			"audit_retention_years": st.AuditRetentionYears} {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", k, strconv.Itoa(v)); err != nil {
 				return err
 			}
@@ -312,7 +337,8 @@ func (s *Service) SaveSettings(ctx context.Context, by User, st Settings) (Setti
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, audit.Event{Username: by.Username, Roles: by.Roles, Action: "settings.change", Outcome: audit.Success,
-			Detail: fmt.Sprintf("idle %d min, admin idle %d min, limit %d h", st.IdleMinutes, st.AdminIdleMinutes, st.AbsoluteHours)})
+			Detail: fmt.Sprintf("idle %d min, admin idle %d min, limit %d h, audit retention %d years", st.IdleMinutes, st.AdminIdleMinutes,
+				st.AbsoluteHours, st.AuditRetentionYears)})
 		return err
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"outpost/backend/audit"
 	"outpost/backend/ehr"
 )
 
@@ -48,6 +49,10 @@ type Settings struct {
 	IdleMinutes      int    `json:"idleMinutes"`
 	AdminIdleMinutes int    `json:"adminIdleMinutes"`
 	AbsoluteHours    int    `json:"absoluteHours"`
+	// AuditRetentionYears is how long audit events are kept before they
+	// may be purged (S32): audit.MinRetentionYears to
+	// audit.MaxRetentionYears, audit.DefaultRetentionYears by default.
+	AuditRetentionYears int `json:"auditRetentionYears"`
 }
 
 // Validate checks the bounds, with field messages keyed by JSON names.
@@ -61,6 +66,9 @@ func (s Settings) Validate() error {
 	}
 	if s.AbsoluteHours < MinAbsoluteHours || s.AbsoluteHours > MaxAbsoluteHours {
 		v.Add("absoluteHours", fmt.Sprintf("Choose %d to %d hours.", MinAbsoluteHours, MaxAbsoluteHours))
+	}
+	if s.AuditRetentionYears < audit.MinRetentionYears || s.AuditRetentionYears > audit.MaxRetentionYears {
+		v.Add("auditRetentionYears", fmt.Sprintf("Choose %d to %d years.", audit.MinRetentionYears, audit.MaxRetentionYears))
 	}
 	if n := len([]rune(s.Notice)); n < 20 || n > MaxNotice {
 		v.Add("notice", fmt.Sprintf("Write a notice of 20 to %d characters.", MaxNotice))
