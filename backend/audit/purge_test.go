@@ -2,7 +2,11 @@ package audit_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -415,5 +419,37 @@ func TestAnchoredFileRules(t *testing.T) {
 		return append(ls[:2:2], ls[3:]...)
 	})), pub); breakAt(t, err) != 7 {
 		t.Errorf("first event after the anchor cut: %v", err)
+	}
+}
+
+// docs/audit-format.md's second example (version 2, after a purge)
+// verifies with the reference verifier; with its anchor's checkpoint
+// left out, the first event after the anchor is named.
+func TestFormatDocumentAnchoredExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "audit-format.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```ndjson\n(.*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d ndjson blocks, want 2", len(blocks))
+	}
+	example := blocks[1][1]
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(i + 1)
+	}
+	key := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	rep, err := audit.VerifyFile(bytes.NewReader(example), key)
+	if err != nil || rep.Anchor.Seq != 2 || rep.Events != 3 || rep.Count() != 1 || rep.Checkpoints != 2 {
+		t.Fatalf("anchored example: %+v, %v", rep, err)
+	}
+	// Its event and last checkpoint are the first example's, as they must be.
+	if !bytes.Contains(blocks[0][1], lines(example)[2]) || !bytes.Contains(blocks[0][1], lines(example)[4]) {
+		t.Errorf("the anchored example's event 3 or checkpoint differs from the first example's")
+	}
+	ls := lines(example)
+	if _, err := audit.VerifyFile(bytes.NewReader(join(append(ls[:3:3], ls[4]))), key); breakAt(t, err) != 3 {
+		t.Errorf("without the anchor's checkpoint: %v", err)
 	}
 }
