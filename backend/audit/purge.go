@@ -236,7 +236,7 @@ func (l *Log) writer() (*sql.DB, error) {
 // RequestPurge asks for the events old enough at the log's now, with a
 // retention of years, to be purged: nothing is deleted until a different
 // person approves (ApprovePurge). id names the request. It is audited as
-// audit.purge_request.
+// audit.purge_request, with the reason.
 func (l *Log) RequestPurge(ctx context.Context, id string, by PurgeActor, reason string, years int) (PurgeRequest, error) {
 	reason = strings.Join(strings.Fields(reason), " ")
 	if n := len([]rune(reason)); n < minPurgeReason || n > maxPurgeReason {
@@ -263,7 +263,7 @@ func (l *Log) RequestPurge(ctx context.Context, id string, by PurgeActor, reason
 		return PurgeRequest{}, fmt.Errorf("audit purge request: %w", err)
 	}
 	if _, err := l.Append(ctx, tx, Event{Username: by.Username, Roles: by.Roles, Session: by.Session, Action: "audit.purge_request",
-		Outcome: Success, Detail: fmt.Sprintf("request %s: %s, retention %d years", id, r.describe(), years)}); err != nil {
+		Outcome: Success, Detail: fmt.Sprintf("request %s: %s, retention %d years; reason: %s", id, r.describe(), years, reason)}); err != nil {
 		return PurgeRequest{}, err
 	}
 	if err := tx.Commit(); err != nil {

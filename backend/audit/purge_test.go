@@ -79,6 +79,7 @@ func TestPurgeWithDualControl(t *testing.T) {
 		t.Fatalf("eligible (copy confirmed through %d): %+v %v", cp.Seq, st, err)
 	}
 
+	var detail string
 	_, err = tr.log.RequestPurge(ctx, "req-1", officerA, "  ", audit.DefaultRetentionYears)
 	if ehr.ErrorFields(err)["reason"] == "" {
 		t.Fatalf("no reason: %v", err)
@@ -86,6 +87,10 @@ func TestPurgeWithDualControl(t *testing.T) {
 	req, err := tr.log.RequestPurge(ctx, "req-1", officerA, "Ten-year retention reached", audit.DefaultRetentionYears)
 	if err != nil || req.From != 1 || req.Through != 20 || req.Events() != 20 {
 		t.Fatalf("request: %+v %v", req, err)
+	}
+	tr.v.R.QueryRow("SELECT detail FROM audit WHERE action = 'audit.purge_request'").Scan(&detail)
+	if want := "request req-1: events 1 to 20 (20, written 2015-03-02 to 2015-03-02), retention 10 years; reason: Ten-year retention reached"; detail != want {
+		t.Errorf("request audited as %q, want %q", detail, want)
 	}
 	before := tr.count(t, "SELECT count(*) FROM audit")
 	if st, _ = audit.Purges(ctx, tr.v.R, tr.clock.t, audit.DefaultRetentionYears); len(st.Pending) != 1 || st.Pending[0].ID != "req-1" ||
@@ -116,7 +121,6 @@ func TestPurgeWithDualControl(t *testing.T) {
 	if n := tr.count(t, "SELECT count(*) FROM audit"); n != before+2-20 { // the denial and the approval were audited
 		t.Errorf("%d events left, want %d", n, before+2-20)
 	}
-	var detail string
 	tr.v.R.QueryRow("SELECT detail FROM audit WHERE action = 'audit.purge_approve' AND outcome = 'success'").Scan(&detail)
 	for _, want := range []string{"request req-1", "events 1 to 20 (20,", "anchor: event 20, hash " + res.Anchor.Hash} {
 		if !strings.Contains(detail, want) {
