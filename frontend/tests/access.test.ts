@@ -492,7 +492,9 @@ describe('administration', () => {
     fakeApp.SaveSettings.mockRejectedValueOnce({ code: 'E_VALIDATION', message: 'Check the settings.', fields: { notice: 'Write a notice of 20 to 4000 characters.' } });
     click(byTestId(root, 'settings-save'));
     await waitFor(() => byTestId(root, 'field-error-notice'));
-    expect(fakeApp.SaveSettings).toHaveBeenLastCalledWith({ notice: 'Authorised staff only. Actions are recorded.', idleMinutes: 20, adminIdleMinutes: 10, absoluteHours: 12 });
+    expect(fakeApp.SaveSettings).toHaveBeenLastCalledWith({
+      notice: 'Authorised staff only. Actions are recorded.', idleMinutes: 20, adminIdleMinutes: 10, absoluteHours: 12, auditRetentionYears: 10,
+    });
 
     click(byTestId(root, 'settings-save'));
     await waitFor(() => onsaved.mock.calls.length === 1);

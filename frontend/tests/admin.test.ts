@@ -50,7 +50,7 @@ describe('generateTemporaryPassword', () => {
 });
 
 describe('settingsErrors', () => {
-  const ok = { notice: 'Authorised staff only.', idleMinutes: 15, adminIdleMinutes: 10, absoluteHours: 12 };
+  const ok = { notice: 'Authorised staff only.', idleMinutes: 15, adminIdleMinutes: 10, absoluteHours: 12, auditRetentionYears: 10 };
 
   it('accepts values inside the bounds', () => {
     expect(settingsErrors(ok)).toEqual({});
@@ -65,6 +65,8 @@ describe('settingsErrors', () => {
     ]);
     expect(settingsErrors({ ...ok, adminIdleMinutes: 16 }).adminIdleMinutes).toBe('Enter a whole number from 1 to 15.');
     expect(settingsErrors({ ...ok, idleMinutes: Number.NaN }).idleMinutes).toBeDefined();
+    expect(settingsErrors({ ...ok, auditRetentionYears: 6 }).auditRetentionYears).toBe('Enter a whole number from 7 to 75.');
+    expect(settingsErrors({ ...ok, auditRetentionYears: 75 })).toEqual({});
   });
 });
 

@@ -72,7 +72,7 @@ export function makeFakeApp(): FakeApp {
     }),
     ListDeletionRequests: vi.fn(async () => []),
     ApproveUserDeletion: vi.fn(async () => undefined),
-    GetSettings: vi.fn(async () => ({ notice: 'Authorised staff only. Actions are recorded.', idleMinutes: 15, adminIdleMinutes: 10, absoluteHours: 12 })),
+    GetSettings: vi.fn(async () => ({ notice: 'Authorised staff only. Actions are recorded.', idleMinutes: 15, adminIdleMinutes: 10, absoluteHours: 12, auditRetentionYears: 10 })),
     SaveSettings: vi.fn(async (s: unknown) => s),
     ListAlerts: vi.fn(async () => []),
     AcknowledgeAlert: vi.fn(async () => undefined),
@@ -107,6 +107,16 @@ export function makeFakeApp(): FakeApp {
     }),
     ListAudit: vi.fn(async () => ({ events: [], total: 0, offset: 0, limit: 50 })),
     SaveAuditExport: vi.fn(async () => ({ name: '' })),
+    ListAuditPurges: vi.fn(async () => ({
+      retentionYears: 10, cutoff: '2016-11-23T10:00:00Z', purgedThrough: 0, purgedAt: '',
+      eligible: { events: 0, from: 0, through: 0, oldest: '', newest: '' }, notEligible: 'Nothing is old enough to purge.', pending: [],
+    })),
+    RequestAuditPurge: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
+    ApproveAuditPurge: vi.fn(async () => {
+      throw new Error('not stubbed');
+    }),
   };
 }
 

@@ -85,10 +85,11 @@ export function generateTemporaryPassword(random: (n: number) => Uint8Array = (n
   return groups.join('-');
 }
 
-export const SETTING_BOUNDS: Record<'idleMinutes' | 'adminIdleMinutes' | 'absoluteHours', [number, number]> = {
+export const SETTING_BOUNDS: Record<'idleMinutes' | 'adminIdleMinutes' | 'absoluteHours' | 'auditRetentionYears', [number, number]> = {
   idleMinutes: [1, 30],
   adminIdleMinutes: [1, 15],
   absoluteHours: [1, 24],
+  auditRetentionYears: [7, 75],
 };
 
 /** Local checks of the settings form; the backend checks again. */

@@ -302,6 +302,8 @@ export interface Settings {
   idleMinutes: number;
   adminIdleMinutes: number;
   absoluteHours: number;
+  /** How long audit events are kept before they may be purged (7 to 75). */
+  auditRetentionYears: number;
 }
 
 export interface Alert {
@@ -965,6 +967,62 @@ export const api = {
   listAudit: async (f: AuditFilter) => auditPage(await call<Partial<AuditPage> | null>('ListAudit', f)),
   /** Opens the save dialog; the copy outside the vault is audited. */
   saveAuditExport: (req: AuditExportRequest) => call<SavedFile>('SaveAuditExport', req),
+
+  // Retention and purge of the audit trail (audit.manage): one asks, another approves
+  listAuditPurges: async () => auditPurges(await call<Partial<AuditPurges> | null>('ListAuditPurges')),
+  /** Asks for the events old enough (and copied off the laptop) to be purged; returns what would go. */
+  requestAuditPurge: (reason: string) => call<AuditPurgeRequest>('RequestAuditPurge', { reason }),
+  approveAuditPurge: (requestId: string) => call<AuditPurgeResult>('ApproveAuditPurge', requestId),
 };
 
 export type Api = typeof api;
+
+/** A run of events at the front of the audit trail; events 0: none. */
+export interface AuditPurgeRange {
+  events: number;
+  from: number;
+  through: number;
+  oldest: string;
+  newest: string;
+}
+
+/** A purge waiting for a second person; mine: asked by the signed-in user, who may not approve it. */
+export interface AuditPurgeRequest extends AuditPurgeRange {
+  id: string;
+  requestedBy: string;
+  reason: string;
+  at: string;
+  mine: boolean;
+}
+
+export interface AuditPurges {
+  retentionYears: number;
+  /** Events written before this are old enough. */
+  cutoff: string;
+  /** Events 1 to purgedThrough were purged; 0: none yet. */
+  purgedThrough: number;
+  purgedAt: string;
+  eligible: AuditPurgeRange;
+  /** Why nothing may be purged now, when eligible.events is 0. */
+  notEligible: string;
+  pending: AuditPurgeRequest[];
+}
+
+export interface AuditPurgeResult extends AuditPurgeRange {
+  /** The last purged event's hash: the chain continues from it. */
+  anchorHash: string;
+}
+
+const noEvents: AuditPurgeRange = { events: 0, from: 0, through: 0, oldest: '', newest: '' };
+
+function auditPurges(p: Partial<AuditPurges> | null): AuditPurges {
+  return {
+    retentionYears: p?.retentionYears ?? 0,
+    cutoff: p?.cutoff ?? '',
+    purgedThrough: p?.purgedThrough ?? 0,
+    purgedAt: p?.purgedAt ?? '',
+    eligible: p?.eligible ?? noEvents,
+    notEligible: p?.notEligible ?? '',
+    pending: list(p?.pending),
+  };
+}
