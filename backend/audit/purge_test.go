@@ -328,6 +328,20 @@ func TestPurgeApprovalStopsWhereAsked(t *testing.T) {
 	if _, err := audit.VerifyFile(bytes.NewReader(tr.export(t)), nil); err != nil {
 		t.Fatal(err)
 	}
+	// Read in several ranges at once, the chain after the anchor verifies
+	// the same.
+	tr.record(t, 9)
+	restore := audit.SetParallel(3, 4)
+	defer restore()
+	if rep2, err := audit.VerifyVault(ctx, tr.v.R); err != nil || rep2.Anchor.Seq != 8 || rep2.Count() != rep.Count()+9 {
+		t.Fatalf("verify in ranges: %+v %v", rep2, err)
+	}
+	// An event put back before the anchor (with the key) is named.
+	tr.exec(t, `INSERT INTO audit (seq, at, username, roles, action, outcome, patient_id, record_id, device, workstation, session, detail, prev_hash, hash)
+		SELECT 3, at, username, roles, action, outcome, patient_id, record_id, device, workstation, session, detail, prev_hash, hash FROM audit WHERE seq = 9`)
+	if _, err := audit.VerifyVault(ctx, tr.v.R); breakAt(t, err) != 3 {
+		t.Errorf("an event before the anchor: %v", err)
+	}
 }
 
 // A chain that does not verify is never purged.
