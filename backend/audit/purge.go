@@ -171,13 +171,18 @@ func planPurge(ctx context.Context, q querier, now time.Time, years int, limit i
 		return PurgeRange{}, anchor, purgeRefused("Nothing old enough has been copied off this laptop yet. Save a sealed copy of the audit trail and confirm it (or sync), then ask again.")
 	}
 	end := acked
-	var young sql.NullInt64
-	if err := q.QueryRowContext(ctx, "SELECT min(seq) FROM audit WHERE seq > ? AND seq <= ? AND substr(at, 1, 19) >= ?",
-		anchor.Seq, acked, cut).Scan(&young); err != nil {
+	// The first event not old enough, in seq order: times follow seq
+	// unless the clock was set back, so every event up to the end of the
+	// range is checked, not only the last (a scan of the old events, in
+	// the order of the table, that stops at the first young one).
+	var young int64
+	err = q.QueryRowContext(ctx, "SELECT seq FROM audit WHERE seq > ? AND seq <= ? AND substr(at, 1, 19) >= ? ORDER BY seq LIMIT 1",
+		anchor.Seq, acked, cut).Scan(&young)
+	switch {
+	case err == nil:
+		end = young - 1
+	case !errors.Is(err, sql.ErrNoRows):
 		return PurgeRange{}, anchor, fmt.Errorf("audit purge: %w", err)
-	}
-	if young.Valid {
-		end = young.Int64 - 1
 	}
 	if limit > 0 {
 		end = min(end, limit)
