@@ -524,6 +524,9 @@ func TestUserDeletionDualControl(t *testing.T) {
 	if err := e.admin.ApproveUserDeletion(req.ID); code(t, err) != ehr.EForbidden {
 		t.Fatalf("self-approval: %v", err)
 	}
+	if !e.audited(t, "user.delete_approve", "") {
+		t.Error("the refused self-approval was not audited")
+	}
 	for _, u := range mustUsers(t, e.admin) {
 		if u.Username == "leaver" && u.Disabled {
 			t.Fatal("deleted before approval")

@@ -251,23 +251,20 @@ func (s *Service) PendingApprovals(ctx context.Context) ([]Approval, error) {
 // Approve carries out a pending request. The requester cannot approve
 // their own request; both steps are audited.
 func (s *Service) Approve(ctx context.Context, by User, requestID string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var denied string // the target of a refused self-approval, audited after the rollback
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var kind, target, requester, approved string
 		err := tx.QueryRowContext(ctx, "SELECT kind, target_id, requested_by, approved_by FROM approvals WHERE id = ?", requestID).
 			Scan(&kind, &target, &requester, &approved)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && approved != "") {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (approved != "" || kind != "user.delete")) {
 			return ehr.Errorf(ehr.ENotFound, "No such pending request.")
 		}
 		if err != nil {
 			return err
 		}
 		if requester == by.ID {
-			s.log.Append(ctx, tx, audit.Event{Username: by.Username, Roles: by.Roles, Action: "user.delete_approve",
-				Outcome: audit.Denied, RecordID: target, Detail: "requester may not approve"})
+			denied = target
 			return ehr.Errorf(ehr.EForbidden, "A second administrator must approve this request; you made it.")
-		}
-		if kind != "user.delete" {
-			return fmt.Errorf("approve: unknown kind %q", kind)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE approvals SET approved_by = ?, approved_at = ? WHERE id = ?", by.ID, stamp(s.now()), requestID); err != nil {
 			return err
@@ -280,6 +277,13 @@ func (s *Service) Approve(ctx context.Context, by User, requestID string) error 
 			Outcome: audit.Success, RecordID: target, Detail: "request " + requestID})
 		return err
 	})
+	if denied != "" {
+		if aerr := s.log.Record(ctx, s.w, audit.Event{Username: by.Username, Roles: by.Roles, Action: "user.delete_approve",
+			Outcome: audit.Denied, RecordID: denied, Detail: "requester may not approve"}); aerr != nil {
+			return aerr
+		}
+	}
+	return err
 }
 
 // Settings returns the notice, session times and audit retention in
