@@ -19,6 +19,7 @@ import (
 	"outpost/backend/auth"
 	"outpost/backend/ehr"
 	"outpost/backend/records"
+	"outpost/backend/seal"
 	"outpost/backend/vault"
 )
 
@@ -240,6 +241,10 @@ func initClinic(ctx context.Context, v *vault.Vault, d Deps, req SetupRequest) e
 	if err != nil {
 		return err
 	}
+	key, err := seal.NewKey(d.Rand)
+	if err != nil {
+		return err
+	}
 	log := &audit.Log{Device: deviceID, Workstation: d.Workstation, Now: d.Now, OSUser: d.OSUser, Addresses: d.Addresses}
 	users, err := auth.New(v.W, v.R, log, d.Now, d.Rand, d.Passwords)
 	if err != nil {
@@ -255,6 +260,7 @@ func initClinic(ctx context.Context, v *vault.Vault, d Deps, req SetupRequest) e
 		"device_id":   deviceID,
 		"device_code": code,
 		"notice":      DefaultNotice,
+		"clinic_key":  key.String(), // seals versions for sync; inside the encrypted vault only
 	} {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", k, val); err != nil {
 			return fmt.Errorf("setup: %w", err)
@@ -290,4 +296,29 @@ func deviceCode(r io.Reader) (string, error) {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b), nil
+}
+
+// ClinicKey returns the clinic key that seals versions for sync, making
+// one for a vault set up before sync existed.
+func ClinicKey(ctx context.Context, v *vault.Vault, rnd io.Reader) (seal.Key, error) {
+	var s string
+	err := v.R.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'clinic_key'").Scan(&s)
+	if err == nil {
+		return seal.ParseKey(s)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return seal.Key{}, fmt.Errorf("clinic key: %w", err)
+	}
+	k, err := seal.NewKey(rnd)
+	if err != nil {
+		return seal.Key{}, err
+	}
+	// INSERT OR IGNORE: a key another caller made meanwhile wins.
+	if _, err := v.W.ExecContext(ctx, "INSERT OR IGNORE INTO meta (key, value) VALUES ('clinic_key', ?)", k.String()); err != nil {
+		return seal.Key{}, fmt.Errorf("clinic key: %w", err)
+	}
+	if err := v.R.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'clinic_key'").Scan(&s); err != nil {
+		return seal.Key{}, fmt.Errorf("clinic key: %w", err)
+	}
+	return seal.ParseKey(s)
 }
