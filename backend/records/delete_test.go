@@ -75,3 +75,31 @@ func TestDualControlDeleteAndRestore(t *testing.T) {
 		t.Fatalf("deleted patient still found: %v", hits)
 	}
 }
+
+// A document is deleted and restored like any other record.
+func TestDeleteEveryKind(t *testing.T) {
+	e := newEnv(t)
+	pid := registered(t, e)
+	pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+	doc, err := e.s.AddDocument(ctx, e.actor, pid, "Referral", pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := records.Actor{UserID: "u2", Username: "dr.second", Roles: []string{"clinician"}, Session: "s2"}
+	req, err := e.s.RequestDeletion(ctx, e.actor, doc.ID, "scanned the wrong page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.ApproveDeletion(ctx, b, req.ID); err != nil {
+		t.Fatalf("approve a document's deletion: %v", err)
+	}
+	if list, _ := records.List(ctx, e.s, e.actor, records.Documents, pid, 10); len(list) != 0 {
+		t.Fatalf("deleted document still listed: %+v", list)
+	}
+	if err := e.s.Restore(ctx, b, doc.ID, "it was the right page"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := records.List(ctx, e.s, e.actor, records.Documents, pid, 10); len(list) != 1 {
+		t.Fatalf("restored document not listed: %+v", list)
+	}
+}
