@@ -1,0 +1,116 @@
+// Command outpost-server is the clinic's sync server: it keeps the sealed
+// record versions the clinic's laptops push, and hands them to the other
+// laptops. It never holds the clinic key and links nothing that could
+// open a record (backend/arch_test.go checks it). It serves TLS only.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// env is what a command may touch: injected so tests can supply their own.
+type env struct {
+	stdout, stderr io.Writer
+	now            func() time.Time
+	rand           io.Reader
+	// listening is told the address serve listens on (tests use port 0).
+	listening func(net.Addr)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := env{stdout: os.Stdout, stderr: os.Stderr, now: time.Now, rand: rand.Reader, listening: func(net.Addr) {}}
+	os.Exit(run(ctx, os.Args[1:], e))
+}
+
+const usage = `usage: outpost-server <command> [flags]
+
+commands:
+  init     --data-dir D [--host NAME]... [--cert FILE --key FILE]
+           create the server's state in D (mode 0700, files 0600): the
+           database and a self-signed TLS certificate (ECDSA P-256) for the
+           host names (default: this machine's name, localhost, 127.0.0.1,
+           ::1), or a copy of the certificate and key given; prints the
+           certificate's SHA-256 fingerprint, which laptops pin
+  serve    --data-dir D --addr HOST:PORT
+           serve the sync protocol over TLS 1.2+ (never plain HTTP) until
+           stopped (SIGINT, SIGTERM); logs to standard error
+  enroll   --data-dir D --clinic ID [--clinic-name NAME]
+           print a one-time enrollment token for a laptop of the clinic,
+           valid for 24 hours, and the certificate fingerprint; a new
+           clinic needs --clinic-name
+  devices  --data-dir D    list the enrolled laptops
+  revoke   --data-dir D DEVICE
+           revoke a laptop (its id, or a unique start of it): refused from
+           now on, and told to erase its data when it next connects
+  fingerprint --data-dir D print the certificate's SHA-256 fingerprint
+
+Run every command as the user the service runs as (the owner of D).
+`
+
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "init":
+		err = cmdInit(rest, e)
+	case "serve":
+		err = cmdServe(ctx, rest, e)
+	case "enroll":
+		err = cmdEnroll(ctx, rest, e)
+	case "devices":
+		err = cmdDevices(ctx, rest, e)
+	case "revoke":
+		err = cmdRevoke(ctx, rest, e)
+	case "fingerprint":
+		err = cmdFingerprint(rest, e)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(e.stderr, "outpost-server: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "outpost-server %s: %s\n", cmd, ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "outpost-server %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func flags(name string, e env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return fmt.Sprint(*m) }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
