@@ -32,10 +32,13 @@ $(BIN)/outpost: frontend/dist/index.html $(GO_SOURCES)
 $(BIN)/outpost-admin: $(GO_SOURCES)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./backend/cmd/outpost-admin
 
+$(BIN)/outpost-server: $(GO_SOURCES)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./backend/cmd/outpost-server
+
 $(BIN)/harness: frontend/dist/index.html $(GO_SOURCES)
 	$(GO) build -o $@ ./tools/harness
 
-build: deps $(BIN)/outpost $(BIN)/outpost-admin
+build: deps $(BIN)/outpost $(BIN)/outpost-admin $(BIN)/outpost-server
 
 ## run: build and start the app; the first run opens clinic setup.
 ## DATA_DIR=folder uses another data folder.
@@ -81,6 +84,7 @@ bench:
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Import -benchtime 30x ./backend/fhir/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench AuditVerify -benchtime 5x -timeout 30m ./backend/audit/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench 'AuditWrite|AuditRead' -benchtime 1000x ./backend/audit/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Ingest -benchtime 200x ./backend/syncserver/
 
 clean:
 	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html

@@ -89,6 +89,58 @@ func TestImportGraph(t *testing.T) {
 	}
 }
 
+// The sync server holds ciphertext only (zero knowledge): its binary
+// links nothing that holds keys or opens records, and no SQLCipher;
+// only its store imports mattn/go-sqlite3; the shared protocol depends on
+// the standard library and x/crypto alone; the server's HTTP side links
+// no SQL driver, so another store can replace SQLite.
+func TestSyncServerLinksNoPatientData(t *testing.T) {
+	const server = "outpost/backend/cmd/outpost-server"
+	forbidden := []string{
+		"outpost/backend/vault", "outpost/backend/records", "outpost/backend/auth", "outpost/backend/seal",
+		"outpost/backend/clinic", "outpost/backend/sync", "outpost/backend/fhir", "outpost/backend/report",
+		"outpost/app", wails, sqlcipher,
+	}
+	found := map[string]bool{}
+	for _, p := range listDeps(t) {
+		base := strings.Fields(p.ImportPath)[0]
+		if hasPrefix(p.Imports, sqlite3) && !strings.HasPrefix(base, "outpost/backend/syncserver") {
+			t.Errorf("%s imports mattn/go-sqlite3; only the sync server's store may", p.ImportPath)
+		}
+		switch p.ImportPath { // the packages as built, not their test variants
+		case server:
+			found[server] = true
+			for _, f := range forbidden {
+				if hasPrefix(p.Deps, f) {
+					t.Errorf("outpost-server links %s", f)
+				}
+			}
+			if !hasPrefix(p.Deps, sqlite3) || !slices.Contains(p.Deps, "outpost/backend/syncserver") {
+				t.Errorf("outpost-server does not link its store: the check is looking at the wrong package")
+			}
+		case "outpost/backend/syncproto":
+			found[p.ImportPath] = true
+			for _, d := range p.Deps {
+				first := strings.Split(d, "/")[0]
+				if strings.Contains(first, ".") && !hasPrefix([]string{d}, "golang.org/x/crypto") && !hasPrefix([]string{d}, "golang.org/x/sys") {
+					t.Errorf("syncproto depends on %s: only the standard library and x/crypto", d)
+				}
+				if strings.HasPrefix(d, "outpost/") {
+					t.Errorf("syncproto depends on %s", d)
+				}
+			}
+		case "outpost/backend/syncserver":
+			found[p.ImportPath] = true
+			if hasPrefix(p.Deps, sqlite3) || slices.ContainsFunc(p.Deps, func(d string) bool { return strings.HasPrefix(d, "outpost/backend/syncserver/") }) {
+				t.Errorf("syncserver links a store; it must work over the Store interface alone")
+			}
+		}
+	}
+	if len(found) != 3 {
+		t.Fatalf("expected outpost-server, syncproto and syncserver in the graph, found %v", found)
+	}
+}
+
 var sqlMethods = map[string]int{ // method name -> index of the query argument
 	"Exec": 0, "ExecContext": 1, "Query": 0, "QueryContext": 1, "QueryRow": 0, "QueryRowContext": 1,
 	"Prepare": 0, "PrepareContext": 1,
