@@ -83,6 +83,8 @@ func TestOnlyHealthWithoutSignature(t *testing.T) {
 	}
 }
 
+const injection = `O'Brien"); DROP TABLE devices; --`
+
 func TestEnrollment(t *testing.T) {
 	h := newHarness(t, nil)
 	d := h.newDevice()
@@ -107,7 +109,8 @@ func TestEnrollment(t *testing.T) {
 
 	// A token typed in lower case with spaces is the same token.
 	typed := strings.ToLower(strings.ReplaceAll(h.token("hill", h.clock.Now()), "-", " "))
-	if err := h.call(other, http.MethodPost, syncproto.PathEnroll, syncproto.EnrollRequest{Token: typed, PublicKey: other.pub, Name: "Other"}, nil); err != nil {
+	// Its name is an injection attempt, stored as typed (P2).
+	if err := h.call(other, http.MethodPost, syncproto.PathEnroll, syncproto.EnrollRequest{Token: typed, PublicKey: other.pub, Name: injection}, nil); err != nil {
 		t.Fatalf("typed token: %v", err)
 	}
 
@@ -140,7 +143,7 @@ func TestEnrollment(t *testing.T) {
 	}
 
 	ds, err := h.store.Devices(ctx)
-	if err != nil || len(ds) != 2 || ds[0].Name+ds[1].Name != "Front deskOther" && ds[0].Name+ds[1].Name != "OtherFront desk" {
+	if err != nil || len(ds) != 2 || ds[0].Name+ds[1].Name != "Front desk"+injection && ds[0].Name+ds[1].Name != injection+"Front desk" {
 		t.Fatalf("devices: %+v %v", ds, err)
 	}
 }
