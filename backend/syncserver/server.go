@@ -192,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, syncproto.CodeBadRequest, errors.New("plain HTTP refused"))
 		return
 	}
-	if ok, wait := s.perIP.allow(clientIP(r)); !ok {
+	if ok, wait := s.perIP.allow(rateKey(r)); !ok {
 		s.refuseRate(w, r, wait, "address")
 		return
 	}
@@ -356,6 +356,16 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// rateKey is the address a per-address limit counts: an IPv6 peer by
+// its /64, which one machine can fill with addresses of its own.
+func rateKey(r *http.Request) string {
+	ip := net.ParseIP(clientIP(r))
+	if ip == nil || ip.To4() != nil {
+		return clientIP(r)
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 func (s *Server) refuseRate(w http.ResponseWriter, r *http.Request, wait time.Duration, who string) {
