@@ -1,0 +1,206 @@
+// Package sync is the laptop's side of sync: it pushes the outbox to the
+// clinic server and pulls what other laptops wrote, sealing and opening
+// every version with the clinic key (the server holds ciphertext only).
+// Each pulled page is applied together with the cursor it advances, so a
+// sync interrupted anywhere resumes where it stopped; versions are
+// idempotent by id, so nothing is stored twice.
+package sync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"outpost/backend/ehr"
+	"outpost/backend/records"
+	"outpost/backend/seal"
+	"outpost/backend/syncproto"
+)
+
+// CursorKey is the name of the pull cursor in the vault's sync state.
+const CursorKey = "server"
+
+// Client syncs one laptop with its clinic server.
+type Client struct {
+	Base   string // https://host:port
+	HTTP   *http.Client
+	Signer *syncproto.Signer
+	Key    seal.Key
+	Store  *records.Store
+	Rand   io.Reader // nil: crypto/rand
+	// Alert hears what a person must know: a version the server holds
+	// that does not open with the clinic key (tampered ciphertext), a
+	// version id the server holds with other contents.
+	Alert func(kind, message string)
+}
+
+// Pinned returns an HTTP client that trusts exactly the server
+// certificate pinned at enrollment (its SHA-256 fingerprint).
+func Pinned(fingerprint [32]byte, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: syncproto.PinnedTLS(fingerprint), ForceAttemptHTTP2: true}}
+}
+
+// Result is what one sync did.
+type Result struct {
+	Pushed    int
+	Pulled    int // versions new to this laptop
+	Conflicts int // records a pulled page left with two heads
+	Cursor    int64
+}
+
+// ErrTampered is returned (and alerted) when a pulled version does not
+// open with the clinic key.
+var ErrTampered = errors.New("sync: a version from the server does not open with the clinic key")
+
+// Sync pushes every queued version, then pulls every new one.
+func (c *Client) Sync(ctx context.Context) (Result, error) {
+	var res Result
+	n, err := c.push(ctx)
+	res.Pushed = n
+	if err != nil {
+		return res, err
+	}
+	err = c.pull(ctx, &res)
+	return res, err
+}
+
+func (c *Client) push(ctx context.Context) (int, error) {
+	pushed := 0
+	for {
+		vs, err := c.Store.Outgoing(ctx, syncproto.MaxBatch/2)
+		if err != nil || len(vs) == 0 {
+			return pushed, err
+		}
+		req := syncproto.PushRequest{Versions: make([]syncproto.Version, 0, len(vs))}
+		for _, v := range vs {
+			sealed, err := seal.Seal(c.Key, v, c.Rand)
+			if err != nil {
+				return pushed, err
+			}
+			req.Versions = append(req.Versions, syncproto.Version{Record: v.RecordID, ID: v.VersionID, Parents: v.Parents, Sealed: sealed})
+		}
+		var resp syncproto.PushResponse
+		if err := c.call(ctx, http.MethodPost, syncproto.PathPush, req, &resp); err != nil {
+			return pushed, err
+		}
+		if len(resp.Results) != len(vs) {
+			return pushed, errors.New("sync: the server answered a push with the wrong number of results")
+		}
+		done := make([]string, 0, len(vs))
+		for i, r := range resp.Results {
+			switch {
+			case r.ID != vs[i].VersionID:
+				return pushed, errors.New("sync: the server answered a push out of order")
+			case r.Status == syncproto.PushStored || r.Status == syncproto.PushDuplicate:
+				done = append(done, r.ID)
+			default:
+				c.alert("sync-mismatch", "The clinic server holds a different version under an id this laptop wrote. Sync stopped; tell the administrator.")
+				return pushed, fmt.Errorf("sync: version %s: %s", r.ID, r.Status)
+			}
+		}
+		if err := c.Store.Sent(ctx, done); err != nil {
+			return pushed, err
+		}
+		pushed += len(done)
+	}
+}
+
+func (c *Client) pull(ctx context.Context, res *Result) error {
+	after, err := c.Store.Cursor(ctx, CursorKey)
+	if err != nil {
+		return err
+	}
+	res.Cursor = after
+	for {
+		var page syncproto.PullResponse
+		uri := syncproto.PathPull + "?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(syncproto.DefaultPullLimit)
+		if err := c.call(ctx, http.MethodGet, uri, nil, &page); err != nil {
+			return err
+		}
+		vs := make([]ehr.Version, 0, len(page.Versions))
+		for _, sv := range page.Versions {
+			v, err := seal.Open(c.Key, sv.Record, sv.ID, sv.Parents, sv.Sealed)
+			if err != nil {
+				c.alert("sync-tampered", "A version held by the clinic server does not open with the clinic key: it was altered, or comes from another clinic. Sync stopped; tell the security officer.")
+				return ErrTampered
+			}
+			vs = append(vs, v)
+		}
+		if page.Next < after {
+			return errors.New("sync: the server's cursor went backwards")
+		}
+		applied, err := c.Store.ApplyRemote(ctx, c.Signer.Device, vs, CursorKey, page.Next)
+		if err != nil {
+			return err
+		}
+		res.Pulled += applied.New
+		res.Conflicts += applied.Conflicts
+		after, res.Cursor = page.Next, page.Next
+		if !page.More {
+			return nil
+		}
+	}
+}
+
+// call makes one signed request and reads its answer.
+func (c *Client) call(ctx context.Context, method, uri string, payload, out any) error {
+	req, err := syncproto.NewRequest(ctx, method, c.Base, uri, payload, c.Signer)
+	if err != nil {
+		return err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return syncproto.ReadResponse(resp, syncproto.MaxDecodedBody, out)
+}
+
+func (c *Client) alert(kind, msg string) {
+	if c.Alert != nil {
+		c.Alert(kind, msg)
+	}
+}
+
+// Backoff returns how long to wait before attempt n (0, 1, ...) after a
+// failure: exponential from 5 s to 15 min, with full jitter, so laptops
+// coming back online together do not all knock at once. A server's
+// Retry-After is honoured when longer.
+func Backoff(n int, err error) time.Duration {
+	d := 5 * time.Second
+	for i := 0; i < n && d < 15*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 15*time.Minute)
+	d = time.Duration(rand.Int64N(int64(d)) + 1)
+	var pe *syncproto.Error
+	if errors.As(err, &pe) && pe.RetryAfter > d {
+		d = pe.RetryAfter
+	}
+	return d
+}
+
+// Enroll registers this laptop's device key with the clinic server using
+// a one-time token from the administrator.
+func (c *Client) Enroll(ctx context.Context, token, name string) (syncproto.EnrollResponse, error) {
+	pub, ok := c.Signer.Key.Public().(ed25519.PublicKey)
+	if !ok {
+		return syncproto.EnrollResponse{}, errors.New("sync: the device key is not Ed25519")
+	}
+	var out syncproto.EnrollResponse
+	err := c.call(ctx, http.MethodPost, syncproto.PathEnroll, syncproto.EnrollRequest{Token: token, PublicKey: pub, Name: name}, &out)
+	return out, err
+}
+
+// Status asks the server about this laptop; a revoked laptop is told to
+// erase its vault.
+func (c *Client) Status(ctx context.Context) (syncproto.StatusResponse, error) {
+	var out syncproto.StatusResponse
+	err := c.call(ctx, http.MethodGet, syncproto.PathStatus, nil, &out)
+	return out, err
+}
