@@ -7,11 +7,14 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -33,7 +36,6 @@ type Client struct {
 	Signer *syncproto.Signer
 	Key    seal.Key
 	Store  *records.Store
-	Rand   io.Reader // nil: crypto/rand
 	// Alert hears what a person must know: a version the server holds
 	// that does not open with the clinic key (tampered ciphertext), a
 	// version id the server holds with other contents.
@@ -79,7 +81,7 @@ func (c *Client) push(ctx context.Context) (int, error) {
 		}
 		req := syncproto.PushRequest{Versions: make([]syncproto.Version, 0, len(vs))}
 		for _, v := range vs {
-			sealed, err := seal.Seal(c.Key, v, c.Rand)
+			sealed, err := c.seal(v)
 			if err != nil {
 				return pushed, err
 			}
@@ -123,6 +125,18 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 		if err := c.call(ctx, http.MethodGet, uri, nil, &page); err != nil {
 			return err
 		}
+		// A page must continue exactly from the cursor asked for (the
+		// clinic's sequence numbers have no gaps): an answer meant for
+		// another request, replayed by a faulty network or proxy, would
+		// otherwise move the cursor past versions never applied.
+		for i, sv := range page.Versions {
+			if sv.Seq != after+1+int64(i) {
+				return errors.New("sync: the server's page does not continue from the cursor")
+			}
+		}
+		if page.Next != after+int64(len(page.Versions)) || (page.More && len(page.Versions) == 0) {
+			return errors.New("sync: the server's page does not continue from the cursor")
+		}
 		vs := make([]ehr.Version, 0, len(page.Versions))
 		for _, sv := range page.Versions {
 			v, err := seal.Open(c.Key, sv.Record, sv.ID, sv.Parents, sv.Sealed)
@@ -131,9 +145,6 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 				return ErrTampered
 			}
 			vs = append(vs, v)
-		}
-		if page.Next < after {
-			return errors.New("sync: the server's cursor went backwards")
 		}
 		applied, err := c.Store.ApplyRemote(ctx, c.Signer.Device, vs, CursorKey, page.Next)
 		if err != nil {
@@ -146,6 +157,24 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 			return nil
 		}
 	}
+}
+
+// seal seals v with a nonce derived from the clinic key and the version
+// itself, so sealing the same version again gives the same bytes: a push
+// retried after its answer was lost is then a duplicate to the server,
+// not a mismatch (a random nonce made every retry a mismatch, and the
+// laptop stuck with an alert). Only identical versions share a nonce,
+// and they share the ciphertext too, which the version id already says.
+func (c *Client) seal(v ehr.Version) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	sub := hmac.New(sha256.New, c.Key[:])
+	sub.Write([]byte("outpost-seal-nonce/1"))
+	mac := hmac.New(sha256.New, sub.Sum(nil))
+	mac.Write(plain)
+	return seal.Seal(c.Key, v, bytes.NewReader(mac.Sum(nil)))
 }
 
 // call makes one signed request and reads its answer.

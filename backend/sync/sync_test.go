@@ -52,8 +52,10 @@ func TestMain(m *testing.M) {
 }
 
 type server struct {
-	dir, base string
-	pin       [32]byte
+	dir, base, addr string
+	pin             [32]byte
+	cmd             *exec.Cmd
+	logs            bytes.Buffer
 }
 
 func run(t *testing.T, args ...string) string {
@@ -81,28 +83,44 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	s.addr = ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(serverBin, "serve", "--data-dir", s.dir, "--addr", addr)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
+	s.base = "https://" + s.addr
+	t.Cleanup(func() { s.kill() })
+	s.serve(t)
+	return s
+}
+
+// serve starts the server process on its data dir and address and waits
+// until it listens.
+func (s *server) serve(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command(serverBin, "serve", "--data-dir", s.dir, "--addr", s.addr)
+	s.logs.Reset()
+	s.cmd.Stderr = &s.logs
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	s.base = "https://" + addr
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", addr)
+		c, err := net.Dial("tcp", s.addr)
 		if err == nil {
 			c.Close()
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the server did not listen:\n%s", logs.String())
+			t.Fatalf("the server did not listen:\n%s", s.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s
+}
+
+// kill ends the server process with SIGKILL (no shutdown of any kind).
+func (s *server) kill() {
+	if s.cmd != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
 }
 
 func (s *server) token(t *testing.T, name string) string {
@@ -129,7 +147,17 @@ type laptop struct {
 
 func newLaptop(t *testing.T, srv *server, key seal.Key, name string) *laptop {
 	t.Helper()
-	v := vaulttest.New(t)
+	l := openLaptop(t, vaulttest.New(t), srv, key, name)
+	if _, err := l.c.Enroll(ctx, srv.token(t, "Hill Clinic"), name); err != nil {
+		t.Fatalf("enroll %s: %v", name, err)
+	}
+	return l
+}
+
+// openLaptop makes the store and sync client of an open vault (enrolled
+// or not).
+func openLaptop(t testing.TB, v *vault.Vault, srv *server, key seal.Key, name string) *laptop {
+	t.Helper()
 	log := &audit.Log{Device: "dev-" + name, Workstation: name, Now: time.Now}
 	if err := log.Open(ctx, v.W); err != nil {
 		t.Fatal(err)
@@ -146,13 +174,10 @@ func newLaptop(t *testing.T, srv *server, key seal.Key, name string) *laptop {
 	l.c = &sync.Client{Base: srv.base, HTTP: sync.Pinned(srv.pin, 30*time.Second), Key: key, Store: st,
 		Signer: &syncproto.Signer{Device: syncproto.DeviceID(signer.Public().(ed25519.PublicKey)), Key: signer},
 		Alert:  func(kind, msg string) { l.alerts = append(l.alerts, kind) }}
-	if _, err := l.c.Enroll(ctx, srv.token(t, "Hill Clinic"), name); err != nil {
-		t.Fatalf("enroll %s: %v", name, err)
-	}
 	return l
 }
 
-func (l *laptop) versions(t *testing.T) []string {
+func (l *laptop) versions(t testing.TB) []string {
 	t.Helper()
 	rows, err := l.v.R.Query("SELECT version_id FROM versions ORDER BY version_id")
 	if err != nil {
