@@ -1,8 +1,10 @@
 // Package seal encrypts record versions with the clinic key before they
 // leave the laptop, so the sync server keeps only ciphertext (DESIGN.md
-// "Keys"). A sealed version is a random 24-byte nonce followed by
+// "Keys"). A sealed version is a 24-byte nonce followed by
 // XChaCha20-Poly1305 ciphertext of the gzip-compressed JSON of the whole
-// version; the record id, version id and parents, which the server needs
+// version (Stable derives the nonce from the key and the version, so a
+// version always seals to the same bytes and a retried push is seen as
+// the same); the record id, version id and parents, which the server needs
 // for routing and sees in the clear, are bound in as associated data, so
 // a sealed body moved to another record or version does not open.
 package seal
@@ -10,7 +12,9 @@ package seal
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -93,6 +97,23 @@ func Seal(k Key, v ehr.Version, rnd io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
 	return aead.Seal(out, out, z.Bytes(), associated(v.RecordID, v.VersionID, v.Parents)), nil
+}
+
+// Stable seals v with a nonce derived from the key and v's contents
+// (HMAC-SHA-256 under a subkey), so the same version always seals to the
+// same bytes: a push retried after a lost answer is then a duplicate, not
+// a different version under the same id. Equal ciphertexts reveal only
+// that a version was sent twice.
+func Stable(k Key, v ehr.Version) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	sub := hmac.New(sha256.New, k[:])
+	sub.Write([]byte("outpost-seal-nonce/1"))
+	mac := hmac.New(sha256.New, sub.Sum(nil))
+	mac.Write(plain)
+	return Seal(k, v, bytes.NewReader(mac.Sum(nil)))
 }
 
 // Open decrypts a sealed version that travelled as record, id and

@@ -7,12 +7,8 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -165,17 +161,7 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 // not a mismatch (a random nonce made every retry a mismatch, and the
 // laptop stuck with an alert). Only identical versions share a nonce,
 // and they share the ciphertext too, which the version id already says.
-func (c *Client) seal(v ehr.Version) ([]byte, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("sync: %w", err)
-	}
-	sub := hmac.New(sha256.New, c.Key[:])
-	sub.Write([]byte("outpost-seal-nonce/1"))
-	mac := hmac.New(sha256.New, sub.Sum(nil))
-	mac.Write(plain)
-	return seal.Seal(c.Key, v, bytes.NewReader(mac.Sum(nil)))
-}
+func (c *Client) seal(v ehr.Version) ([]byte, error) { return seal.Stable(c.Key, v) }
 
 // call makes one signed request and reads its answer.
 func (c *Client) call(ctx context.Context, method, uri string, payload, out any) error {
