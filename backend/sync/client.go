@@ -56,15 +56,28 @@ type Result struct {
 // open with the clinic key.
 var ErrTampered = errors.New("sync: a version from the server does not open with the clinic key")
 
-// Sync pushes every queued version, then pulls every new one.
+// ErrErase is returned when the server says this laptop was revoked and
+// must erase its vault (vault.Erase): the caller closes the vault and
+// erases it, and says so on the screen.
+var ErrErase = errors.New("sync: this laptop was revoked by the clinic; its data must be erased")
+
+// Sync pushes every queued version, then pulls every new one. A refusal
+// because the laptop was revoked is checked with the server (a signed
+// status request only this laptop's key can make) and comes back as
+// ErrErase when the server says to erase.
 func (c *Client) Sync(ctx context.Context) (Result, error) {
 	var res Result
 	n, err := c.push(ctx)
 	res.Pushed = n
-	if err != nil {
-		return res, err
+	if err == nil {
+		err = c.pull(ctx, &res)
 	}
-	err = c.pull(ctx, &res)
+	var pe *syncproto.Error
+	if errors.As(err, &pe) && pe.Code == syncproto.CodeRevoked {
+		if st, serr := c.Status(ctx); serr == nil && st.Erase {
+			return res, ErrErase
+		}
+	}
 	return res, err
 }
 

@@ -273,10 +273,49 @@ func TestRevokedLaptopIsRefused(t *testing.T) {
 	key, _ := seal.NewKey(nil)
 	a := newLaptop(t, srv, key, "ada")
 	run(t, "revoke", "--data-dir", srv.dir, a.c.Signer.Device)
-	_, err := a.c.Sync(ctx)
-	var pe *syncproto.Error
-	if !errors.As(err, &pe) || pe.Code != syncproto.CodeRevoked {
+	if _, err := a.c.Sync(ctx); !errors.Is(err, sync.ErrErase) {
 		t.Fatalf("revoked laptop's sync: %v", err)
+	}
+	st, err := a.c.Status(ctx)
+	if err != nil || !st.Erase || st.Status != syncproto.StatusRevoked {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+}
+
+// What a revoked laptop then does: its vault is erased for good (the key
+// leaves the keyring, the files are overwritten and removed).
+func TestRevokedLaptopErasesItsVault(t *testing.T) {
+	srv := startServer(t)
+	key, _ := seal.NewKey(nil)
+	o := vaulttest.Options(t)
+	v, _, err := vault.Create(ctx, o, vault.StoreKeyring, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := openLaptop(t, v, srv, key, "ada")
+	if _, err := a.c.Enroll(ctx, srv.token(t, "Hill Clinic"), "ada"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.s.RegisterPatient(ctx, a.actor, patient("Zembalowski", "Lowland")); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "revoke", "--data-dir", srv.dir, a.c.Signer.Device)
+	if _, err := a.c.Sync(ctx); !errors.Is(err, sync.ErrErase) {
+		t.Fatalf("sync: %v", err)
+	}
+	v.Close()
+	if err := vault.Erase(o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vault.Open(ctx, o); err == nil {
+		t.Fatal("the erased vault still opens")
+	}
+	entries, _ := os.ReadDir(o.Dir)
+	for _, e := range entries {
+		raw, _ := os.ReadFile(filepath.Join(o.Dir, e.Name()))
+		if bytes.Contains(raw, []byte("Zembalowski")) {
+			t.Errorf("%s still holds patient data", e.Name())
+		}
 	}
 }
 
