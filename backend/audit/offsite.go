@@ -1,21 +1,16 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/chacha20poly1305"
-
 	"outpost/backend/ehr"
+	"outpost/backend/seal"
 )
 
 // Off-device copies (S31, S33). A checkpoint is "acknowledged off this
@@ -89,100 +84,31 @@ const SealFormat = "outpost-audit-sealed/1"
 
 // SealParams are the argon2id costs that turn a passphrase into the
 // sealing key.
-type SealParams struct {
-	Memory  uint32 // KiB
-	Time    uint32
-	Threads uint8
-}
+type SealParams = seal.Costs
 
 // DefaultSeal costs about as much as the vault's passphrase key file.
-var DefaultSeal = SealParams{Memory: 64 * 1024, Time: 3, Threads: 2}
+var DefaultSeal = seal.DefaultCosts
 
 // MinSealPassphrase is the shortest passphrase a sealed copy accepts.
 const MinSealPassphrase = 12
 
-type sealHeader struct {
-	Format  string `json:"format"`
-	KDF     string `json:"kdf"`
-	Memory  uint32 `json:"m"`
-	Time    uint32 `json:"t"`
-	Threads uint8  `json:"p"`
-	Salt    string `json:"salt"`
-	Nonce   string `json:"nonce"`
-}
-
 // ErrSealed is wrapped by every failure to open a sealed copy.
-var ErrSealed = errors.New("not a sealed audit copy, or the wrong passphrase")
+var ErrSealed = seal.ErrFile
 
-// Seal encrypts an exported chain (Export's output) under a passphrase:
-// a JSON header line (the KDF's costs, salt and nonce), then
-// XChaCha20-Poly1305 ciphertext with the header line as associated data.
+// Seal encrypts an exported chain (Export's output) under a passphrase
+// (seal.WithPassphrase, format SealFormat).
 func Seal(plain []byte, passphrase string, p SealParams, rnd io.Reader, w io.Writer) error {
 	if len([]rune(passphrase)) < MinSealPassphrase {
 		return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
 			Fields: map[string]string{"passphrase": fmt.Sprintf("Use a passphrase of at least %d characters.", MinSealPassphrase)}}
 	}
-	salt := make([]byte, 16)
-	nonce := make([]byte, chacha20poly1305.NonceSizeX)
-	if _, err := io.ReadFull(rnd, salt); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	if _, err := io.ReadFull(rnd, nonce); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	h := sealHeader{Format: SealFormat, KDF: "argon2id", Memory: p.Memory, Time: p.Time, Threads: p.Threads,
-		Salt: base64.StdEncoding.EncodeToString(salt), Nonce: base64.StdEncoding.EncodeToString(nonce)}
-	line, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	aead, err := chacha20poly1305.NewX(argon2.IDKey([]byte(passphrase), salt, p.Time, p.Memory, p.Threads, chacha20poly1305.KeySize))
-	if err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	out := append(append(line, '\n'), aead.Seal(nil, nonce, plain, line)...)
-	if _, err := w.Write(out); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	return nil
+	return seal.WithPassphrase(SealFormat, plain, passphrase, p, rnd, w)
 }
 
 // Unseal reads a sealed copy (at most max bytes) and returns the exported
 // chain inside it.
 func Unseal(r io.Reader, passphrase string, max int64) ([]byte, error) {
-	br := bufio.NewReader(io.LimitReader(r, max+1))
-	line, err := br.ReadBytes('\n')
-	if err != nil {
-		return nil, ErrSealed
-	}
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	var h sealHeader
-	if err := json.Unmarshal(line, &h); err != nil || h.Format != SealFormat || h.KDF != "argon2id" {
-		return nil, ErrSealed
-	}
-	// Refuse costs no sealer of ours writes, which a crafted file could use
-	// to exhaust memory or time.
-	if h.Memory < 8 || h.Memory > 1<<20 || h.Time < 1 || h.Time > 16 || h.Threads < 1 || h.Threads > 16 {
-		return nil, ErrSealed
-	}
-	salt, err1 := base64.StdEncoding.DecodeString(h.Salt)
-	nonce, err2 := base64.StdEncoding.DecodeString(h.Nonce)
-	if err1 != nil || err2 != nil || len(salt) < 16 || len(nonce) != chacha20poly1305.NonceSizeX {
-		return nil, ErrSealed
-	}
-	sealed, err := io.ReadAll(br)
-	if err != nil || int64(len(line)+1+len(sealed)) > max {
-		return nil, fmt.Errorf("%w: the file is larger than expected", ErrSealed)
-	}
-	aead, err := chacha20poly1305.NewX(argon2.IDKey([]byte(passphrase), salt, h.Time, h.Memory, h.Threads, chacha20poly1305.KeySize))
-	if err != nil {
-		return nil, ErrSealed
-	}
-	plain, err := aead.Open(nil, nonce, sealed, line)
-	if err != nil {
-		return nil, ErrSealed
-	}
-	return plain, nil
+	return seal.OpenPassphrase(SealFormat, r, passphrase, max)
 }
 
 // AcknowledgeCopy confirms a copy of this vault's chain made off the

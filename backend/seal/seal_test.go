@@ -2,6 +2,7 @@ package seal_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"testing"
 
@@ -117,5 +118,21 @@ func TestStable(t *testing.T) {
 	}
 	if got, err := seal.Open(k, v.RecordID, v.VersionID, v.Parents, a); err != nil || got.Reason != v.Reason {
 		t.Fatalf("open: %v", err)
+	}
+}
+
+// A file sealed as one format does not open as another, even with the
+// right passphrase.
+func TestPassphraseFormats(t *testing.T) {
+	var buf bytes.Buffer
+	costs := seal.Costs{Memory: 64, Time: 1, Threads: 1}
+	if err := seal.WithPassphrase("outpost-test-a/1", []byte("secret"), "pass phrase", costs, rand.Reader, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := seal.OpenPassphrase("outpost-test-a/1", bytes.NewReader(buf.Bytes()), "pass phrase", 1<<10); err != nil || string(got) != "secret" {
+		t.Fatalf("open: %q %v", got, err)
+	}
+	if _, err := seal.OpenPassphrase("outpost-test-b/1", bytes.NewReader(buf.Bytes()), "pass phrase", 1<<10); !errors.Is(err, seal.ErrFile) {
+		t.Fatalf("another format: %v", err)
 	}
 }
