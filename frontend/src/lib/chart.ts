@@ -1,3 +1,4 @@
+import { tick } from 'svelte';
 // Pure helpers of the chart: vital signs, BMI, labels of coded values,
 // dates for new records, and series for the plots. No DOM.
 
@@ -193,4 +194,20 @@ export function leftoverProblem(p: Problem, shown: readonly string[]): Problem |
     .map(([, m]) => m);
   if (extra.length === 0) return null;
   return { ...p, message: [p.message, ...extra].join('\n') };
+}
+
+/** After a refused save: focuses the first of fields (in form order) that has a message, once the DOM shows it. */
+export async function focusFirstField(prefix: string, fields: readonly string[], errors: Record<string, string>): Promise<void> {
+  await tick();
+  const first = fields.find((f) => errors[f]);
+  if (first) document.getElementById(`${prefix}${first}`)?.focus();
+}
+
+/** Esc cancels a form unless it is saving; the keys reach the form from its fields. */
+export function escapeCancels(e: KeyboardEvent, busy: boolean, cancel: () => void): void {
+  if (e.key === 'Escape' && !busy) {
+    e.preventDefault();
+    e.stopPropagation();
+    cancel();
+  }
 }
