@@ -36,6 +36,9 @@ type Client struct {
 	// that does not open with the clinic key (tampered ciphertext), a
 	// version id the server holds with other contents.
 	Alert func(kind, message string)
+	// Progress, when set, hears after each pulled page how many versions
+	// of this pull are applied and how many the server holds for it.
+	Progress func(done, total int64)
 }
 
 // Pinned returns an HTTP client that trusts exactly the server
@@ -128,6 +131,7 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 		return err
 	}
 	res.Cursor = after
+	start := after
 	for {
 		var page syncproto.PullResponse
 		uri := syncproto.PathPull + "?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(syncproto.DefaultPullLimit)
@@ -162,6 +166,9 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 		res.Pulled += applied.New
 		res.Conflicts += applied.Conflicts
 		after, res.Cursor = page.Next, page.Next
+		if c.Progress != nil {
+			c.Progress(after-start, max(page.Head, after)-start)
+		}
 		if !page.More {
 			return nil
 		}

@@ -115,6 +115,11 @@ func New(cfg Config) (*Server, error) {
 		syncproto.PathPull:   {http.MethodGet, 0, (*Server).pull},
 		syncproto.PathStatus: {http.MethodGet, 0, (*Server).status},
 	}
+	for _, more := range []map[string]route{s.auditRoutes(), s.sessionRoutes()} {
+		for path, r := range more {
+			s.routes[path] = r
+		}
+	}
 	return s, nil
 }
 

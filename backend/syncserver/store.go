@@ -14,9 +14,12 @@ import (
 // Per version a store keeps exactly: clinic, record id, version id,
 // parents, server sequence number, device, size and ciphertext. It
 // never holds a clinic key, and nothing it holds decrypts a record.
-// Audit shipments and their receipts (syncproto.AuditShipment, Receipt)
-// will add methods here and a schema file to each store.
+// Audit shipments (AuditStore) and sessions across devices
+// (SessionStore) are declared in their own files.
 type Store interface {
+	AuditStore
+	SessionStore
+
 	// CreateClinic adds a clinic with head 0; ErrExists if its id is taken.
 	CreateClinic(ctx context.Context, c Clinic) error
 	// Clinic returns one clinic, or ErrNotFound.

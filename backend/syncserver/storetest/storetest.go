@@ -41,6 +41,8 @@ func Run(t *testing.T, factory Factory) {
 		{"PullPages", testPullPages},
 		{"ConcurrentPushPull", testConcurrentPushPull},
 	}
+	tests = append(tests, auditTests...)
+	tests = append(tests, sessionTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := factory(t)

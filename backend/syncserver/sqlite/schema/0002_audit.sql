@@ -1,0 +1,2 @@
+-- outpost-server schema 2: audit chains shipped by devices.
+SELECT 1;
