@@ -69,7 +69,7 @@ type faultProxy struct {
 
 func startFaultProxy(t *testing.T, srv *server, seed uint64, delay time.Duration) *faultProxy {
 	t.Helper()
-	cert, err := tls.LoadX509KeyPair(filepath.Join(srv.dir, "tls-cert.pem"), filepath.Join(srv.dir, "tls-key.pem"))
+	cert, err := tls.LoadX509KeyPair(filepath.Join(srv.Dir, "tls-cert.pem"), filepath.Join(srv.Dir, "tls-key.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func startFaultProxy(t *testing.T, srv *server, seed uint64, delay time.Duration
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultProxy{t: t, base: "https://" + ln.Addr().String(), up: sync.Pinned(srv.pin, 30*time.Second), upURL: srv.base, delay: delay,
+	p := &faultProxy{t: t, base: "https://" + ln.Addr().String(), up: sync.Pinned(srv.Pin, 30*time.Second), upURL: srv.Base, delay: delay,
 		rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), last: map[string]answer{}, held: map[string]answer{}, counts: map[string]int{}}
 	hs := &http.Server{Handler: p, TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
 	go hs.Serve(ln)
@@ -261,7 +261,7 @@ func TestFaultProxyRandomRounds(t *testing.T) {
 	for i, n := range names {
 		ls[i] = newLaptop(t, srv, key, n)
 		ls[i].c.Base = proxy.base
-		ls[i].c.HTTP = sync.Pinned(srv.pin, timeout)
+		ls[i].c.HTTP = sync.Pinned(srv.Pin, timeout)
 	}
 	written := map[string]bool{}
 	var patients []string // record ids some laptop has written
@@ -300,8 +300,8 @@ func TestFaultProxyRandomRounds(t *testing.T) {
 	t.Logf("%d rounds, %d versions written, %d syncs failed; faults %v", rounds, len(written), syncErrs, proxy.counts)
 	proxy.mu.Unlock()
 	for _, l := range ls {
-		l.c.Base = srv.base
-		l.c.HTTP = sync.Pinned(srv.pin, 30*time.Second)
+		l.c.Base = srv.Base
+		l.c.HTTP = sync.Pinned(srv.Pin, 30*time.Second)
 	}
 	settle(t, ls...)
 	assertConverged(t, written, ls...)
@@ -333,11 +333,11 @@ func killServerWhen(t *testing.T, srv *server, l *laptop, cond func() bool) {
 		case <-time.After(time.Millisecond):
 		}
 	}
-	srv.kill()
+	srv.Kill()
 	if err := <-done; err == nil {
 		t.Fatal("a sync whose server was killed did not fail")
 	}
-	srv.serve(t)
+	srv.Serve(t)
 }
 
 // Acceptance (issue 6): kill -9 of the server in the middle of a push of
@@ -387,7 +387,7 @@ func TestFaultClientKilledMidSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := openLaptop(t, v, srv, key, "ada")
-	if _, err := a.c.Enroll(ctx, srv.token(t, "Hill Clinic"), "ada"); err != nil {
+	if _, err := a.c.Enroll(ctx, srv.Token(t, "hill", "Hill Clinic"), "ada"); err != nil {
 		t.Fatal(err)
 	}
 	b := newLaptop(t, srv, key, "ben")
@@ -399,8 +399,8 @@ func TestFaultClientKilledMidSync(t *testing.T) {
 	v.Close()
 
 	child := exec.Command(os.Args[0], "-test.run=^TestFaultClientChild$", "-test.count=1")
-	child.Env = append(os.Environ(), "OUTPOST_FAULT_CHILD="+opts.Dir, "OUTPOST_FAULT_BASE="+srv.base,
-		"OUTPOST_FAULT_PIN="+hex.EncodeToString(srv.pin[:]), "OUTPOST_FAULT_KEY="+hex.EncodeToString(key[:]), "OUTPOST_FAULT_PASS="+string(pass))
+	child.Env = append(os.Environ(), "OUTPOST_FAULT_CHILD="+opts.Dir, "OUTPOST_FAULT_BASE="+srv.Base,
+		"OUTPOST_FAULT_PIN="+hex.EncodeToString(srv.Pin[:]), "OUTPOST_FAULT_KEY="+hex.EncodeToString(key[:]), "OUTPOST_FAULT_PASS="+string(pass))
 	out, err := child.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -476,9 +476,9 @@ func TestFaultClientChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server{base: os.Getenv("OUTPOST_FAULT_BASE")}
+	srv := &server{Base: os.Getenv("OUTPOST_FAULT_BASE")}
 	pin, _ := hex.DecodeString(os.Getenv("OUTPOST_FAULT_PIN"))
-	copy(srv.pin[:], pin)
+	copy(srv.Pin[:], pin)
 	k, _ := hex.DecodeString(os.Getenv("OUTPOST_FAULT_KEY"))
 	var key seal.Key
 	copy(key[:], k)

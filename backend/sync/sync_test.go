@@ -7,11 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +19,7 @@ import (
 	"outpost/backend/records"
 	"outpost/backend/seal"
 	"outpost/backend/sync"
+	"outpost/backend/sync/synctest"
 	"outpost/backend/syncproto"
 	"outpost/backend/vault"
 	"outpost/backend/vault/vaulttest"
@@ -29,9 +27,7 @@ import (
 
 var ctx = context.Background()
 
-// The server runs as its own process, as in a clinic: its binary links
-// the server's SQLite driver, which a laptop's binary (and this test's)
-// never does.
+// The server runs as its own process, as in a clinic (synctest).
 var serverBin string
 
 func TestMain(m *testing.M) {
@@ -39,11 +35,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	serverBin = filepath.Join(dir, "outpost-server")
-	build := exec.Command("go", "build", "-o", serverBin, "outpost/backend/cmd/outpost-server")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build outpost-server:", err)
+	serverBin, err = synctest.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -51,90 +45,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type server struct {
-	dir, base, addr string
-	pin             [32]byte
-	cmd             *exec.Cmd
-	logs            bytes.Buffer
-}
+type server = synctest.Server
 
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(serverBin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("outpost-server %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func startServer(t *testing.T) *server {
-	t.Helper()
-	s := &server{dir: filepath.Join(t.TempDir(), "srv")}
-	out := run(t, "init", "--data-dir", s.dir)
-	fp := regexp.MustCompile(`(?m)^\s+([0-9A-F:]{95})\s*$`).FindStringSubmatch(out)
-	if fp == nil {
-		t.Fatalf("no fingerprint in:\n%s", out)
-	}
-	var ok bool
-	if s.pin, ok = syncproto.ParseFingerprint(fp[1]); !ok {
-		t.Fatalf("bad fingerprint %q", fp[1])
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	ln.Close()
-	s.base = "https://" + s.addr
-	t.Cleanup(func() { s.kill() })
-	s.serve(t)
-	return s
-}
-
-// serve starts the server process on its data dir and address and waits
-// until it listens.
-func (s *server) serve(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(serverBin, "serve", "--data-dir", s.dir, "--addr", s.addr)
-	s.logs.Reset()
-	s.cmd.Stderr = &s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", s.addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not listen:\n%s", s.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill ends the server process with SIGKILL (no shutdown of any kind).
-func (s *server) kill() {
-	if s.cmd != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-func (s *server) token(t *testing.T, name string) string {
-	t.Helper()
-	out := run(t, "enroll", "--data-dir", s.dir, "--clinic", "hill", "--clinic-name", name)
-	lines := strings.Split(out, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, "Enrollment token") && i+2 < len(lines) {
-			return strings.TrimSpace(lines[i+2])
-		}
-	}
-	t.Fatalf("no token in:\n%s", out)
-	return ""
-}
+func startServer(t *testing.T) *server { return synctest.Start(t, serverBin) }
 
 // laptop is an enrolled laptop: a real vault, its store, a sync client.
 type laptop struct {
@@ -148,7 +61,7 @@ type laptop struct {
 func newLaptop(t *testing.T, srv *server, key seal.Key, name string) *laptop {
 	t.Helper()
 	l := openLaptop(t, vaulttest.New(t), srv, key, name)
-	if _, err := l.c.Enroll(ctx, srv.token(t, "Hill Clinic"), name); err != nil {
+	if _, err := l.c.Enroll(ctx, srv.Token(t, "hill", "Hill Clinic"), name); err != nil {
 		t.Fatalf("enroll %s: %v", name, err)
 	}
 	return l
@@ -171,7 +84,7 @@ func openLaptop(t testing.TB, v *vault.Vault, srv *server, key seal.Key, name st
 		t.Fatal(err)
 	}
 	l := &laptop{v: v, s: st, actor: records.Actor{UserID: "u-" + name, Username: "nurse." + name, Roles: []string{"nurse"}, Session: "s-" + name}}
-	l.c = &sync.Client{Base: srv.base, HTTP: sync.Pinned(srv.pin, 30*time.Second), Key: key, Store: st,
+	l.c = &sync.Client{Base: srv.Base, HTTP: sync.Pinned(srv.Pin, 30*time.Second), Key: key, Store: st,
 		Signer: &syncproto.Signer{Device: syncproto.DeviceID(signer.Public().(ed25519.PublicKey)), Key: signer},
 		Alert:  func(kind, msg string) { l.alerts = append(l.alerts, kind) }}
 	return l
@@ -258,9 +171,9 @@ func TestTwoLaptopsConverge(t *testing.T) {
 		t.Errorf("a second sync moved %+v", res)
 	}
 	// Zero knowledge: the server's files hold no patient name.
-	entries, _ := os.ReadDir(srv.dir)
+	entries, _ := os.ReadDir(srv.Dir)
 	for _, e := range entries {
-		raw, _ := os.ReadFile(filepath.Join(srv.dir, e.Name()))
+		raw, _ := os.ReadFile(filepath.Join(srv.Dir, e.Name()))
 		if bytes.Contains(raw, []byte("Zembalowski")) || bytes.Contains(raw, []byte("Riverside")) {
 			t.Errorf("%s holds patient data", e.Name())
 		}
@@ -272,7 +185,7 @@ func TestRevokedLaptopIsRefused(t *testing.T) {
 	srv := startServer(t)
 	key, _ := seal.NewKey(nil)
 	a := newLaptop(t, srv, key, "ada")
-	run(t, "revoke", "--data-dir", srv.dir, a.c.Signer.Device)
+	srv.Run(t, "revoke", "--data-dir", srv.Dir, a.c.Signer.Device)
 	if _, err := a.c.Sync(ctx); !errors.Is(err, sync.ErrErase) {
 		t.Fatalf("revoked laptop's sync: %v", err)
 	}
@@ -293,13 +206,13 @@ func TestRevokedLaptopErasesItsVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := openLaptop(t, v, srv, key, "ada")
-	if _, err := a.c.Enroll(ctx, srv.token(t, "Hill Clinic"), "ada"); err != nil {
+	if _, err := a.c.Enroll(ctx, srv.Token(t, "hill", "Hill Clinic"), "ada"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.s.RegisterPatient(ctx, a.actor, patient("Zembalowski", "Lowland")); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "revoke", "--data-dir", srv.dir, a.c.Signer.Device)
+	srv.Run(t, "revoke", "--data-dir", srv.Dir, a.c.Signer.Device)
 	if _, err := a.c.Sync(ctx); !errors.Is(err, sync.ErrErase) {
 		t.Fatalf("sync: %v", err)
 	}
