@@ -30,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"outpost/backend/auditchain"
 )
 
 // Outcomes.
@@ -40,7 +42,7 @@ const (
 )
 
 // Genesis is the previous hash of the first event.
-const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+const Genesis = auditchain.Genesis
 
 // timeFormat is how event and checkpoint times are written (always UTC).
 const timeFormat = time.RFC3339Nano
@@ -157,7 +159,7 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Event) (Event, error) {
 		e.PrevHash = prev.String
 	}
 	r := toRecord(&e)
-	e.Hash = r.computeHash()
+	e.Hash = r.ComputeHash()
 	roles, _ := json.Marshal(e.Roles)
 	args := []any{e.Seq, r.At, e.Username, string(roles), e.Action, e.Outcome, e.PatientID, e.RecordID,
 		e.Device, e.Workstation, e.Session, e.Detail, e.OSUser, strings.Join(e.Addresses, " "), e.Reason, e.OnBehalfOf,
@@ -357,14 +359,14 @@ func InterfaceAddresses() []string {
 // lower-case hex.
 func Hash(e Event) string {
 	r := toRecord(&e)
-	return r.computeHash()
+	return r.ComputeHash()
 }
 
 // CanonicalJSON returns the event as one line of an export: its
 // canonical JSON, hash included.
 func CanonicalJSON(e Event) []byte {
 	r := toRecord(&e)
-	return r.appendJSON(nil, r.Hash)
+	return r.AppendJSON(nil, r.Hash)
 }
 
 // errNotOpen is returned by what needs Open first.

@@ -48,7 +48,7 @@ func checkCanonical(t *testing.T, e Event) {
 	if err != nil {
 		t.Fatalf("parse %s: %v", got, err)
 	}
-	back := r.appendJSON(nil, r.Hash)
+	back := r.AppendJSON(nil, r.Hash)
 	if string(back) != string(got) {
 		t.Fatalf("read back differs:\n got %s\nwant %s", back, got)
 	}
@@ -100,7 +100,7 @@ func TestParseRecordRefuses(t *testing.T) {
 		`{"action":"a","roles":[1]}`, `{"action":"a","seq":"1"}`, `{"action":"a\u00"}`, `{"act\"ion":"a"}`,
 	} {
 		r, err := parseRecord([]byte(line))
-		if err == nil && string(r.appendJSON(nil, r.Hash)) == line {
+		if err == nil && string(r.AppendJSON(nil, r.Hash)) == line {
 			t.Errorf("accepted %q", line)
 		}
 	}

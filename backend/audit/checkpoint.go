@@ -6,9 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"outpost/backend/auditchain"
 )
 
 // The device key is an Ed25519 key pair made with the vault (or on the
@@ -20,7 +21,7 @@ import (
 var ErrNoKey = errors.New("audit: the vault has no device key")
 
 // CheckpointDomain starts every signed checkpoint message.
-const CheckpointDomain = "outpost-audit-checkpoint/1"
+const CheckpointDomain = auditchain.CheckpointDomain
 
 // Checkpoint is the device's signed statement that event Seq of its
 // chain had Hash, at time At.
@@ -39,20 +40,7 @@ type Checkpoint struct {
 // CheckpointDomain, device, seq (decimal), hash (lower-case hex) and at
 // (RFC 3339, UTC, as exported), joined by "\n", with no final newline.
 func (c Checkpoint) Message() []byte {
-	return checkpointMessage(c.Device, c.Seq, c.Hash, c.At.UTC().Format(timeFormat))
-}
-
-func checkpointMessage(device string, seq int64, hash, at string) []byte {
-	b := make([]byte, 0, len(CheckpointDomain)+len(device)+len(hash)+len(at)+24)
-	b = append(b, CheckpointDomain...)
-	b = append(b, '\n')
-	b = append(b, device...)
-	b = append(b, '\n')
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, '\n')
-	b = append(b, hash...)
-	b = append(b, '\n')
-	return append(b, at...)
+	return auditchain.CheckpointMessage(c.Device, c.Seq, c.Hash, c.At.UTC().Format(timeFormat))
 }
 
 // Verify reports whether the signature is the device key's.

@@ -57,7 +57,7 @@ func Export(ctx context.Context, db *sql.DB, exportedAt time.Time, w io.Writer) 
 		return st, fmt.Errorf("audit export: %w", err)
 	}
 	err = scanEvents(ctx, tx, math.MinInt64, math.MaxInt64, func(r *record, _ string) error {
-		buf = append(r.appendJSON(buf[:0], r.Hash), '\n')
+		buf = append(r.AppendJSON(buf[:0], r.Hash), '\n')
 		if _, err := bw.Write(buf); err != nil {
 			return fmt.Errorf("audit export: %w", err)
 		}

@@ -375,13 +375,13 @@ func checkRange(ctx context.Context, tx *sql.Tx, anchor Anchor, through int64) (
 	for k < len(cps) && cps[k].Seq <= anchor.Seq {
 		k++
 	}
-	ch := newChain().after(anchor)
+	ch := newChain().After(anchor.Seq, anchor.Hash)
 	after, signed := anchor.Seq, false
 	err = scanEvents(ctx, tx, anchor.Seq, through, func(r *record, bad string) error {
 		if bad != "" {
 			return &BreakError{Seq: r.Seq, Reason: bad}
 		}
-		if _, berr := ch.add(r); berr != nil {
+		if _, berr := ch.Add(r); berr != nil {
 			return berr
 		}
 		for ; k < len(cps) && cps[k].Seq <= r.Seq; k++ {
@@ -395,8 +395,8 @@ func checkRange(ctx context.Context, tx *sql.Tx, anchor Anchor, through int64) (
 		}
 		return nil
 	})
-	if err == nil && ch.next != through+1 {
-		err = &BreakError{Seq: ch.next, Reason: "missing"}
+	if err == nil && ch.Next != through+1 {
+		err = &BreakError{Seq: ch.Next, Reason: "missing"}
 	}
 	if err == nil && !signed {
 		err = &BreakError{Seq: through, Reason: "no signed checkpoint of this event"}
@@ -408,7 +408,7 @@ func checkRange(ctx context.Context, tx *sql.Tx, anchor Anchor, through int64) (
 	if err != nil {
 		return Anchor{}, err
 	}
-	return Anchor{Seq: through, Hash: ch.prev}, nil
+	return Anchor{Seq: through, Hash: ch.Prev}, nil
 }
 
 // Purges reads the retention screen's state at now with a retention of

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"outpost/backend/auditchain"
 )
 
 // Report says what a verification found.
@@ -43,18 +45,7 @@ func (r Report) Count() int64 { return r.Events - r.Anchor.Seq }
 func (r Report) Uncovered() int64 { return r.Events - r.Latest.Seq }
 
 // BreakError names the first event where the chain does not verify.
-type BreakError struct {
-	Seq    int64
-	Line   int // line of an exported file; 0 for a vault
-	Reason string
-}
-
-func (e *BreakError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("audit chain breaks at event %d (line %d): %s", e.Seq, e.Line, e.Reason)
-	}
-	return fmt.Sprintf("audit chain breaks at event %d: %s", e.Seq, e.Reason)
-}
+type BreakError = auditchain.BreakError
 
 // FormatError is a file that is not an audit export: its header or a
 // line that is neither an event nor a checkpoint.
@@ -67,44 +58,10 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("not a valid audit export: line %d: %s", e.Line, e.Reason)
 }
 
-// chain checks events in order: sequence, link to the previous event and
-// hash.
-type chain struct {
-	next int64
-	prev string
-	buf  []byte
-}
+// chain checks events in order (auditchain.Chain).
+type chain = auditchain.Chain
 
-func newChain() *chain { return &chain{next: 1, prev: Genesis, buf: make([]byte, 0, 1024)} }
-
-// after starts the chain after the anchor: its first event is a.Seq+1,
-// and follows a.Hash.
-func (c *chain) after(a Anchor) *chain {
-	if a.Seq > 0 {
-		c.next, c.prev = a.Seq+1, a.Hash
-	}
-	return c
-}
-
-// add checks r and returns its hash.
-func (c *chain) add(r *record) ([32]byte, *BreakError) {
-	if r.Seq != c.next {
-		return [32]byte{}, &BreakError{Seq: c.next, Reason: fmt.Sprintf("missing or out of order (event %d comes next)", r.Seq)}
-	}
-	if r.PrevHash != c.prev {
-		return [32]byte{}, &BreakError{Seq: r.Seq, Reason: "does not follow the previous event (its previous hash differs)"}
-	}
-	var sum [32]byte
-	sum, c.buf = r.sum(c.buf)
-	var hx [64]byte
-	hex.Encode(hx[:], sum[:])
-	if string(hx[:]) != r.Hash {
-		return [32]byte{}, &BreakError{Seq: r.Seq, Reason: "its content does not match its hash"}
-	}
-	c.prev = r.Hash
-	c.next++
-	return sum, nil
-}
+func newChain() *chain { return auditchain.NewChain() }
 
 // checkCheckpoint checks a checkpoint against the key and the hash of its
 // event; after is the seq of the previous checkpoint.
@@ -227,8 +184,8 @@ func VerifyVault(ctx context.Context, db *sql.DB) (Report, error) {
 	}
 	wg.Wait()
 	// Join the ranges as one pass would have met them.
-	start := newChain().after(anchor)
-	next, prev := start.next, start.prev
+	start := newChain().After(anchor.Seq, anchor.Hash)
+	next, prev := start.Next, start.Prev
 	for i := range parts {
 		p := &parts[i]
 		rep.Events = next - 1
@@ -299,13 +256,13 @@ func (p *part) verify(ctx context.Context, q querier, cps []Checkpoint, pub ed25
 	p.err = scanEvents(ctx, q, p.lo, p.hi, func(r *record, bad string) error {
 		if p.count == 0 {
 			p.first, p.firstPrev = r.Seq, r.PrevHash
-			ch.next, ch.prev = r.Seq, r.PrevHash // joined later
+			ch.Next, ch.Prev = r.Seq, r.PrevHash // joined later
 		}
 		p.count++
 		if bad != "" {
 			return &BreakError{Seq: r.Seq, Reason: bad}
 		}
-		if _, berr := ch.add(r); berr != nil {
+		if _, berr := ch.Add(r); berr != nil {
 			return berr
 		}
 		p.added = r.Seq
@@ -419,29 +376,24 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 		}
 	}
 	anchor := rep.Anchor
-	ch := newChain().after(anchor)
+	ch := newChain().After(anchor.Seq, anchor.Hash)
 	var sums [][32]byte // of events anchor.Seq+1 on
 	var buf []byte
 	eventsDone, anchorSigned := false, false
 	fail := func(e *BreakError) (Report, error) {
-		rep.Events = ch.next - 1
+		rep.Events = ch.Next - 1
 		e.Line = n
 		return rep, e
 	}
 	for next() {
 		line := sc.Bytes()
 		if !eventsDone && bytes.HasPrefix(line, []byte(`{"action":`)) {
-			r, err := parseRecord(line)
-			if err == nil {
-				buf = r.appendJSON(buf[:0], r.Hash)
-				if !bytes.Equal(buf, line) {
-					err = errSyntax
-				}
-			}
+			var r record
+			r, buf, err = auditchain.ParseLine(line, buf)
 			if err != nil {
-				return fail(&BreakError{Seq: ch.next, Reason: "the line is not an event in canonical JSON"})
+				return fail(&BreakError{Seq: ch.Next, Reason: "the line is not an event in canonical JSON"})
 			}
-			sum, berr := ch.add(&r)
+			sum, berr := ch.Add(&r)
 			if berr != nil {
 				return fail(berr)
 			}
@@ -451,10 +403,10 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 		eventsDone = true
 		cp, err := parseCheckpointLine(line, h.Device)
 		if err != nil {
-			rep.Events = ch.next - 1
+			rep.Events = ch.Next - 1
 			return rep, &FormatError{Line: n, Reason: err.Error()}
 		}
-		last := ch.next - 1
+		last := ch.Next - 1
 		if anchored && !anchorSigned {
 			// The first checkpoint is the device's of the anchor's event.
 			switch {
@@ -489,7 +441,7 @@ func VerifyFile(in io.Reader, pin ed25519.PublicKey) (Report, error) {
 		rep.Latest = cp
 		rep.Checkpoints++
 	}
-	rep.Events = ch.next - 1
+	rep.Events = ch.Next - 1
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return rep, &FormatError{Line: n, Reason: "line too long"}
@@ -585,17 +537,7 @@ func parseAnchorLine(line []byte) (Anchor, error) {
 }
 
 // isHash reports whether s is 64 lower-case hex digits.
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isHash(s string) bool { return auditchain.IsHash(s) }
 
 // checkpointLine is a checkpoint as exported.
 type checkpointLine struct {
