@@ -26,6 +26,9 @@ const (
 	CodeRateLimited     Code = "rate_limited"
 	CodeUnavailable     Code = "unavailable"
 	CodeInternal        Code = "internal"
+	// CodeAuditRefused: an audit shipment does not continue the chain
+	// the server holds for the device (docs/sync-protocol.md).
+	CodeAuditRefused Code = "audit_refused"
 )
 
 type codeInfo struct {
@@ -54,6 +57,8 @@ var codes = map[Code]codeInfo{
 		"The server is receiving too many requests. Outpost waits a moment and tries again."},
 	CodeUnavailable: {http.StatusServiceUnavailable,
 		"The server cannot take requests at the moment. Outpost tries again later."},
+	CodeAuditRefused: {http.StatusConflict,
+		"The clinic server refused this laptop's audit trail: it does not continue the copy the server holds. Tell the security officer."},
 	CodeInternal: {http.StatusInternalServerError,
 		"The server could not complete the request. Try again later; if it keeps happening, give the incident id to the administrator."},
 }

@@ -11,6 +11,7 @@ package syncserver
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -49,6 +50,11 @@ type Config struct {
 	MaxConcurrentPushes int
 	// NonceCapacity bounds the replay cache (syncproto.DefaultNonceCapacity).
 	NonceCapacity int
+	// ReceiptKey signs audit receipts (audit.go); New makes a key for
+	// this run alone when it is nil.
+	ReceiptKey ed25519.PrivateKey
+	// Alerted hears each new alert (a Webhook's Notify), when set.
+	Alerted func(Alert)
 }
 
 // Server answers the sync protocol. Create it with New.
@@ -67,6 +73,9 @@ type Server struct {
 
 	touchMu sync.Mutex
 	touched map[string]time.Time
+
+	receiptKey ed25519.PrivateKey
+	alerts     *alerter
 }
 
 type route struct {
@@ -110,6 +119,9 @@ func New(cfg Config) (*Server, error) {
 		pushes = 4
 	}
 	s.pushes = make(chan struct{}, pushes)
+	if err := s.initAudit(cfg); err != nil {
+		return nil, err
+	}
 	s.routes = map[string]route{
 		syncproto.PathPush:   {http.MethodPost, s.maxPush, (*Server).push},
 		syncproto.PathPull:   {http.MethodGet, 0, (*Server).pull},
@@ -244,6 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Status != syncproto.StatusActive && r.URL.Path != syncproto.PathStatus {
+		s.refusedRevoked(r.Context(), d)
 		s.fail(w, r, syncproto.CodeRevoked, errors.New("revoked device"), "device", d.ID)
 		return
 	}
