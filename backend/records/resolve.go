@@ -1,0 +1,260 @@
+package records
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"outpost/backend/ehr"
+)
+
+// Resolving a conflict: two laptops changed one record offline, so after
+// sync it has two (or more) heads. A clinician looks at them and keeps
+// one, or merges them; either way one new version is written whose
+// parents are all the heads, so the conflict ends on every laptop once it
+// syncs, and no version is ever removed.
+
+// Resolution is a clinician's decision about a conflicted record.
+type Resolution struct {
+	RecordID string
+	Heads    []string // the head version ids the clinician saw
+	Keep     string   // the head kept as it is; "" for a merge
+	Body     []byte   // the merged body (canonical JSON of the kind) when Keep is ""
+	Reason   string
+}
+
+// ConflictDetail is a conflicted clinical record with its heads.
+type ConflictDetail struct {
+	RecordID    string
+	Kind        string
+	PatientID   string
+	PatientName string        // "Family, Given" from the patient projection
+	Heads       []ehr.Version // ordered by version id
+}
+
+// resolver checks a body offered as a record's next version against its
+// kind (Decode, the kind's validation, the patient, and the kind's guard
+// against each live head) and returns the body to store and its patient.
+// verbatim keeps the body's bytes (a head kept as it is).
+type resolver func(id string, body []byte, heads []ehr.Version, reason string, now time.Time, verbatim bool) ([]byte, string, error)
+
+func resolverOf[T any](k Kind[T]) resolver {
+	return func(id string, body []byte, heads []ehr.Version, reason string, now time.Time, verbatim bool) ([]byte, string, error) {
+		v, err := k.Parse(body)
+		if err != nil {
+			return nil, "", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+				Fields: map[string]string{"body": "The merged record cannot be read as a " + k.Name + "."}, Err: err}
+		}
+		if err := k.Validate(&v, now); err != nil {
+			return nil, "", err
+		}
+		patientID := k.Patient(v)
+		for _, h := range heads {
+			old, err := k.Parse(h.Body)
+			if err != nil {
+				return nil, "", fmt.Errorf("resolve: head %s: %w", h.VersionID, err)
+			}
+			if k.Patient(old) != patientID {
+				return nil, "", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+					Fields: map[string]string{"patientId": "A record cannot move to another patient."}}
+			}
+			if k.Guard != nil && !h.Deleted {
+				if err := k.Guard(&old, &v, reason); err != nil {
+					return nil, "", err
+				}
+			}
+		}
+		if verbatim {
+			return body, patientID, nil
+		}
+		out, err := k.Body(id, v)
+		return out, patientID, err
+	}
+}
+
+// resolvers are the clinical kinds a clinician resolves in the Conflicts
+// list (patients and accounts have screens of their own).
+var resolvers = map[string]resolver{
+	ehr.KindEncounter:    resolverOf(Encounters),
+	ehr.KindObservation:  resolverOf(Observations),
+	ehr.KindCondition:    resolverOf(Conditions),
+	ehr.KindMedication:   resolverOf(Medications),
+	ehr.KindAllergy:      resolverOf(Allergies),
+	ehr.KindImmunization: resolverOf(Immunizations),
+	ehr.KindNote:         resolverOf(Notes),
+	ehr.KindDocument:     resolverOf(Documents),
+}
+
+// IsClinical reports whether kind is a clinical record kind (one the
+// Conflicts list shows and Resolve writes).
+func IsClinical(kind string) bool { _, ok := resolvers[kind]; return ok }
+
+// ClinicalConflicts counts the clinical records with more than one head.
+func (s *Store) ClinicalConflicts(ctx context.Context) (int, error) {
+	cs, err := s.Conflicts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range cs {
+		if IsClinical(c.Kind) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ConflictDetails returns the clinical conflicts of one patient (or of
+// all patients when patientID is ""), with every head, leaving out the
+// charts the actor may not open (restricted ones). Each record listed is
+// an audited read.
+func (s *Store) ConflictDetails(ctx context.Context, a Actor, patientID string) ([]ConflictDetail, error) {
+	if patientID != "" && !ehr.ValidID(patientID) {
+		return nil, ehr.Errorf(ehr.ENotFound, "No such patient.")
+	}
+	cs, err := s.Conflicts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ConflictDetail{}
+	for _, c := range cs {
+		if !IsClinical(c.Kind) {
+			continue
+		}
+		d := ConflictDetail{RecordID: c.RecordID, Kind: c.Kind}
+		err := s.r.QueryRowContext(ctx, "SELECT patient_id FROM chart WHERE record_id = ?", c.RecordID).Scan(&d.PatientID)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("conflicts: %w", err)
+		}
+		if patientID != "" && d.PatientID != patientID {
+			continue
+		}
+		if err := s.checkAccess(ctx, s.r, a, d.PatientID); err != nil {
+			if ehr.ErrorCode(err) == ehr.ERestricted {
+				continue
+			}
+			return nil, err
+		}
+		var family, given string
+		err = s.r.QueryRowContext(ctx, "SELECT family, given FROM patients WHERE record_id = ?", d.PatientID).Scan(&family, &given)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("conflicts: %w", err)
+		}
+		d.PatientName = family
+		if given != "" {
+			d.PatientName += ", " + given
+		}
+		if d.Heads, err = loadVersions(ctx, s.r, c.Heads); err != nil {
+			return nil, fmt.Errorf("conflicts: %w", err)
+		}
+		if err := s.auditRead(ctx, a, "conflict.read", d.PatientID, d.RecordID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func loadVersions(ctx context.Context, q querier, ids []string) ([]ehr.Version, error) {
+	out := make([]ehr.Version, 0, len(ids))
+	for _, id := range ids {
+		v, err := scanVersion(q.QueryRowContext(ctx, `SELECT version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body
+			FROM versions WHERE version_id = ?`, id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Resolve ends a conflict with one version whose parents are all the
+// record's heads: the kept head's body (deleted if that head was a
+// tombstone; a live head kept over a tombstone restores the record), or
+// the merged body, validated like any write of the kind. It is refused
+// when the heads are no longer those the clinician saw. The version is
+// audited, queued for sync and projected, in one transaction.
+func (s *Store) Resolve(ctx context.Context, a Actor, r Resolution) (ehr.Version, error) {
+	reason, err := checkReason(r.Reason, 5)
+	if err != nil {
+		return ehr.Version{}, err
+	}
+	if !ehr.ValidID(r.RecordID) {
+		return ehr.Version{}, ehr.Errorf(ehr.ENotFound, "No such record.")
+	}
+	if r.Keep == "" && len(r.Body) == 0 {
+		return ehr.Version{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+			Fields: map[string]string{"keep": "Keep one of the versions, or merge them."}}
+	}
+	var out ehr.Version
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		hs, err := heads(ctx, tx, r.RecordID)
+		if err != nil {
+			return err
+		}
+		if len(hs) == 0 {
+			return ehr.Errorf(ehr.ENotFound, "No such record.")
+		}
+		saw := slices.Clone(r.Heads)
+		slices.Sort(saw)
+		if len(hs) < 2 || !slices.Equal(saw, hs) {
+			return ehr.Errorf(ehr.EConflict, "This record changed since you looked at it (a version arrived or the conflict was resolved). Look at it again.")
+		}
+		vs, err := loadVersions(ctx, tx, hs)
+		if err != nil {
+			return err
+		}
+		check, ok := resolvers[vs[0].Kind]
+		for _, v := range vs {
+			if v.Kind != vs[0].Kind {
+				ok = false
+			}
+		}
+		if !ok {
+			return ehr.Errorf(ehr.EInvalid, "Only clinical records are resolved here.")
+		}
+		body, deleted, verbatim := r.Body, false, false
+		if r.Keep != "" {
+			i := slices.IndexFunc(vs, func(v ehr.Version) bool { return v.VersionID == r.Keep })
+			if i < 0 {
+				return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+					Fields: map[string]string{"keep": "Choose one of the versions shown."}}
+			}
+			body, deleted, verbatim = vs[i].Body, vs[i].Deleted, true
+		}
+		others := vs
+		if deleted { // keeping a tombstone: nothing to guard, the record stays deleted
+			others = nil
+		}
+		body, patientID, err := check(r.RecordID, body, others, reason, s.cfg.Now(), verbatim)
+		if err != nil {
+			return err
+		}
+		if err := s.checkAccess(ctx, tx, a, patientID); err != nil {
+			return err
+		}
+		v, err := s.newVersion(a, vs[0].Kind, r.RecordID, hs, reason, body)
+		if err != nil {
+			return err
+		}
+		v.Deleted = deleted
+		if err := s.put(ctx, tx, a, v, vs[0].Kind+".resolve", patientID); err != nil {
+			return err
+		}
+		if err := s.reproject(ctx, tx, v); err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	if err != nil {
+		return ehr.Version{}, fmt.Errorf("resolve conflict: %w", err)
+	}
+	return out, nil
+}

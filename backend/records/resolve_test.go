@@ -1,0 +1,235 @@
+package records_test
+
+import (
+	"slices"
+	"testing"
+
+	"outpost/backend/ehr"
+	"outpost/backend/records"
+)
+
+// conflicted returns two laptops that both hold a condition with two
+// heads: a's edit (note "from a") and b's (note "from b").
+func conflicted(t *testing.T) (a, b *env, id string, heads []string) {
+	t.Helper()
+	a, b = newEnv(t), newEnv(t)
+	var toA, toB int64
+	pid := registered(t, a)
+	c, err := records.Save(ctx, a.s, a.actor, records.Conditions, "", "", ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "Gout"}, Status: "active"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b, &toB)
+	for note, e := range map[string]*env{"from a": a, "from b": b} {
+		if _, err := records.Save(ctx, e.s, e.actor, records.Conditions, c.ID, c.VersionID,
+			ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "Gout"}, Status: "active", Note: note}, "edited offline"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exchange(t, a, b, &toB)
+	exchange(t, b, a, &toA)
+	cs, err := a.s.Conflicts(ctx)
+	if err != nil || len(cs) != 1 || len(cs[0].Heads) != 2 {
+		t.Fatalf("conflicts on a: %+v %v", cs, err)
+	}
+	return a, b, c.ID, cs[0].Heads
+}
+
+func headsOf(t *testing.T, e *env, id string) []ehr.Version {
+	t.Helper()
+	ds, err := e.s.ConflictDetails(ctx, e.actor, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.RecordID == id {
+			return d.Heads
+		}
+	}
+	return nil
+}
+
+func current(t *testing.T, e *env, id string) records.Item[ehr.Condition] {
+	t.Helper()
+	it, err := records.Get(ctx, e.s, e.actor, records.Conditions, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// Keeping one head or merging writes one version whose parents are all
+// heads; after an exchange both laptops agree, with every version kept.
+func TestResolveKeepAndMerge(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		merge    bool
+		wantNote string
+	}{
+		{"keep b's", false, "from b"},
+		{"merge", true, "merged by hand"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, id, hs := conflicted(t)
+			heads := headsOf(t, a, id)
+			if len(heads) != 2 {
+				t.Fatalf("ConflictDetails heads = %d", len(heads))
+			}
+			r := records.Resolution{RecordID: id, Heads: hs, Reason: "both nurses agreed"}
+			if tc.merge {
+				body, err := ehr.ConditionBody(id, ehr.Condition{PatientID: current(t, a, id).Value.PatientID, Code: ehr.Concept{Text: "Gout"}, Status: "active", Note: "merged by hand"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body = body
+			} else {
+				for _, h := range heads {
+					if c, _ := ehr.ParseConditionBody(h.Body); c.Note == "from b" {
+						r.Keep = h.VersionID
+					}
+				}
+			}
+			before := len(versionIDs(t, a))
+			v, err := a.s.Resolve(ctx, a.actor, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Sorted(slices.Values(v.Parents)); !slices.Equal(got, hs) {
+				t.Errorf("parents = %v, want %v", got, hs)
+			}
+			if got := len(versionIDs(t, a)); got != before+1 {
+				t.Errorf("versions = %d, want %d", got, before+1)
+			}
+			if got := current(t, a, id).Value.Note; got != tc.wantNote {
+				t.Errorf("note on a = %q, want %q", got, tc.wantNote)
+			}
+			var toB int64 = 100
+			exchange(t, a, b, &toB)
+			for name, e := range map[string]*env{"a": a, "b": b} {
+				if n, err := e.s.ClinicalConflicts(ctx); err != nil || n != 0 {
+					t.Errorf("%s: conflicts = %d, %v", name, n, err)
+				}
+				if got := current(t, e, id).Value.Note; got != tc.wantNote {
+					t.Errorf("%s: note = %q, want %q", name, got, tc.wantNote)
+				}
+			}
+			if va, vb := versionIDs(t, a), versionIDs(t, b); !slices.Equal(va, vb) {
+				t.Errorf("a and b hold different versions: %d vs %d", len(va), len(vb))
+			}
+		})
+	}
+}
+
+// A resolution is refused with a clear reason when the heads changed,
+// the reason is missing, the kept version is not a head, or the merged
+// body is not a valid record of the kind and patient.
+func TestResolveRefusals(t *testing.T) {
+	a, _, id, hs := conflicted(t)
+	pid := current(t, a, id).Value.PatientID
+	other := registered(t, a)
+	body := func(c ehr.Condition) []byte {
+		b, err := ehr.ConditionBody(id, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name      string
+		r         records.Resolution
+		wantCode  string
+		wantField string
+	}{
+		{"stale heads", records.Resolution{RecordID: id, Heads: hs[:1], Keep: hs[0], Reason: "keep mine please"}, ehr.EConflict, ""},
+		{"no reason", records.Resolution{RecordID: id, Heads: hs, Keep: hs[0]}, ehr.EInvalid, "reason"},
+		{"neither keep nor body", records.Resolution{RecordID: id, Heads: hs, Reason: "keep mine please"}, ehr.EInvalid, "keep"},
+		{"keep not a head", records.Resolution{RecordID: id, Heads: hs, Keep: id, Reason: "keep mine please"}, ehr.EInvalid, "keep"},
+		{"not json", records.Resolution{RecordID: id, Heads: hs, Body: []byte("{"), Reason: "merge please"}, ehr.EInvalid, "body"},
+		{"invalid status", records.Resolution{RecordID: id, Heads: hs, Reason: "merge please",
+			Body: body(ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "Gout"}, Status: "bogus"})}, ehr.EInvalid, "status"},
+		{"other patient", records.Resolution{RecordID: id, Heads: hs, Reason: "merge please",
+			Body: body(ehr.Condition{PatientID: other, Code: ehr.Concept{Text: "Gout"}, Status: "active"})}, ehr.EInvalid, "patientId"},
+		{"no such record", records.Resolution{RecordID: "nope", Heads: hs, Keep: hs[0], Reason: "keep mine please"}, ehr.ENotFound, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(versionIDs(t, a))
+			_, err := a.s.Resolve(ctx, a.actor, tc.r)
+			if got := ehr.ErrorCode(err); got != tc.wantCode {
+				t.Fatalf("code = %q, want %q (%v)", got, tc.wantCode, err)
+			}
+			if tc.wantField != "" && ehr.ErrorFields(err)[tc.wantField] == "" {
+				t.Errorf("fields = %v, want a message for %s", ehr.ErrorFields(err), tc.wantField)
+			}
+			if got := len(versionIDs(t, a)); got != before {
+				t.Errorf("a refused resolution wrote %d versions", got-before)
+			}
+		})
+	}
+	// Resolved once, a second resolution with the same heads is stale.
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Keep: hs[0], Reason: "keep the first"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Keep: hs[1], Reason: "keep the second"}); ehr.ErrorCode(err) != ehr.EConflict {
+		t.Errorf("second resolution: %v", err)
+	}
+}
+
+// Deleted on one laptop, edited on the other: keeping the edit restores
+// the record; keeping the tombstone keeps it deleted.
+func TestResolveTombstoneVersusEdit(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		keepDeleted bool
+	}{{"keep the edit", false}, {"keep the tombstone", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newEnv(t), newEnv(t)
+			var toA, toB int64
+			pid := registered(t, a)
+			c, err := records.Save(ctx, a.s, a.actor, records.Conditions, "", "", ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "Gout"}, Status: "active"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			exchange(t, a, b, &toB)
+			req, err := a.s.RequestDeletion(ctx, a.actor, c.ID, "entered for the wrong patient")
+			if err != nil {
+				t.Fatal(err)
+			}
+			second := records.Actor{UserID: "u2", Username: "dr.banda", Roles: []string{"clinician"}, Session: "s2"}
+			if err := a.s.ApproveDeletion(ctx, second, req.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := records.Save(ctx, b.s, b.actor, records.Conditions, c.ID, c.VersionID,
+				ehr.Condition{PatientID: pid, Code: ehr.Concept{Text: "Gout"}, Status: "resolved"}, "resolved now"); err != nil {
+				t.Fatal(err)
+			}
+			exchange(t, a, b, &toB)
+			exchange(t, b, a, &toA)
+			heads := headsOf(t, a, c.ID)
+			if len(heads) != 2 {
+				t.Fatalf("heads = %d", len(heads))
+			}
+			r := records.Resolution{RecordID: c.ID, Reason: "checked with the patient"}
+			for _, h := range heads {
+				r.Heads = append(r.Heads, h.VersionID)
+				if h.Deleted == tc.keepDeleted {
+					r.Keep = h.VersionID
+				}
+			}
+			v, err := a.s.Resolve(ctx, a.actor, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Deleted != tc.keepDeleted {
+				t.Errorf("resolution deleted = %v, want %v", v.Deleted, tc.keepDeleted)
+			}
+			_, err = records.Get(ctx, a.s, a.actor, records.Conditions, c.ID)
+			items, lerr := records.List(ctx, a.s, a.actor, records.Conditions, pid, 10)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if got, want := len(items), map[bool]int{false: 1, true: 0}[tc.keepDeleted]; got != want {
+				t.Errorf("chart lists %d conditions, want %d (get: %v)", got, want, err)
+			}
+		})
+	}
+}
