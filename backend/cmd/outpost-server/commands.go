@@ -75,6 +75,11 @@ func cmdInit(args []string, e env) error {
 	if err := writeFileAtomic(filepath.Join(*dir, keyFile), keyPEM); err != nil {
 		return err
 	}
+	receiptKey, err := newReceiptKey(*dir, e.rand)
+	if err != nil {
+		return err
+	}
+	defer clear(receiptKey)
 	s, err := sqlite.Create(context.Background(), filepath.Join(*dir, dbFile))
 	if err != nil {
 		return fmt.Errorf("create the database: %w", err)
@@ -88,8 +93,12 @@ TLS certificate SHA-256 fingerprint (laptops pin it when they enroll):
 
     %s
 
+Audit receipt key (laptops pin it when they first ship their audit trail):
+
+    %s
+
 Next: outpost-server enroll --data-dir %s --clinic ID --clinic-name NAME
-`, *dir, fp, *dir)
+`, *dir, fp, receiptKeyText(receiptKey), *dir)
 	return nil
 }
 
@@ -97,8 +106,14 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	fs := flags("serve", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	addr := fs.String("addr", "", "the address to listen on, HOST:PORT (e.g. 0.0.0.0:8443)")
+	webhook := fs.String("webhook", "", "POST each new alert as JSON to this URL (https, or http to loopback)")
 	if err := fs.Parse(args); err != nil || *dir == "" || *addr == "" || fs.NArg() > 0 {
 		return usageError{"--data-dir and --addr are required"}
+	}
+	if *webhook != "" {
+		if _, err := syncserver.CheckWebhookURL(*webhook); err != nil {
+			return usageError{"--webhook: " + err.Error()}
+		}
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {
@@ -110,7 +125,24 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := syncserver.New(syncserver.Config{Store: store, Log: log, Now: e.now, Rand: e.rand})
+	receiptKey, made, err := loadReceiptKey(*dir, true, e.rand)
+	if err != nil {
+		return err
+	}
+	defer clear(receiptKey)
+	if made {
+		log.Info("made the audit receipt key", "file", receiptKeyFile)
+	}
+	cfg := syncserver.Config{Store: store, Log: log, Now: e.now, Rand: e.rand, ReceiptKey: receiptKey}
+	if *webhook != "" {
+		wh, err := syncserver.NewWebhook(*webhook, nil, log)
+		if err != nil {
+			return usageError{"--webhook: " + err.Error()}
+		}
+		defer wh.Close()
+		cfg.Alerted = wh.Notify
+	}
+	srv, err := syncserver.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -119,7 +151,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	log.Info("serving the sync protocol over TLS", "addr", ln.Addr().String(), "fingerprint", fp,
-		"schema", sqlite.SchemaVersion())
+		"receipt_key", receiptKeyText(receiptKey), "schema", sqlite.SchemaVersion(), "webhook", *webhook != "")
 	e.listening(ln.Addr())
 	if err := srv.Serve(ctx, ln, cert); err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -43,9 +43,11 @@ commands:
            host names (default: this machine's name, localhost, 127.0.0.1,
            ::1), or a copy of the certificate and key given; prints the
            certificate's SHA-256 fingerprint, which laptops pin
-  serve    --data-dir D --addr HOST:PORT
+  serve    --data-dir D --addr HOST:PORT [--webhook URL]
            serve the sync protocol over TLS 1.2+ (never plain HTTP) until
-           stopped (SIGINT, SIGTERM); logs to standard error
+           stopped (SIGINT, SIGTERM); logs to standard error; each new
+           alert is POSTed as JSON to the webhook (https, or http to a
+           loopback address only)
   enroll   --data-dir D --clinic ID [--clinic-name NAME]
            print a one-time enrollment token for a laptop of the clinic,
            valid for 24 hours, and the certificate fingerprint; a new
@@ -55,6 +57,12 @@ commands:
            revoke a laptop (its id, or a unique start of it): refused from
            now on, and told to erase its data when it next connects
   fingerprint --data-dir D print the certificate's SHA-256 fingerprint
+  receipt-key --data-dir D print the public key that signs audit receipts
+  alerts   --data-dir D [--limit N] [--ack ID]
+           list the server's alerts, newest first (or mark one seen)
+  audit verify --data-dir D [--device ID]
+           re-verify every device's stored audit chain and checkpoints;
+           exits 1 when one does not verify, naming the first bad event
 
 Run every command as the user the service runs as (the owner of D).
 `
@@ -79,6 +87,12 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdRevoke(ctx, rest, e)
 	case "fingerprint":
 		err = cmdFingerprint(rest, e)
+	case "receipt-key":
+		err = cmdReceiptKey(rest, e)
+	case "alerts":
+		err = cmdAlerts(ctx, rest, e)
+	case "audit":
+		err = cmdAudit(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

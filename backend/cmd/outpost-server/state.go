@@ -13,8 +13,9 @@ import (
 	"outpost/backend/syncserver/sqlite"
 )
 
-// The data folder (0700) holds the database and the TLS certificate and
-// key, every file 0600 and owned by the service's user.
+// The data folder (0700) holds the database, the TLS certificate and
+// key, and the audit receipt key (audit.go), every file 0600 and owned
+// by the service's user.
 const (
 	dbFile   = "server.db"
 	certFile = "tls-cert.pem"
@@ -46,7 +47,7 @@ func checkState(dir string) error {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return errState{fmt.Sprintf("%s is open to other users (mode %04o): chmod 700 %s", dir, fi.Mode().Perm(), dir)}
 	}
-	for _, name := range []string{dbFile, certFile, keyFile, dbFile + "-wal", dbFile + "-shm"} {
+	for _, name := range []string{dbFile, certFile, keyFile, dbFile + "-wal", dbFile + "-shm", receiptKeyFile} {
 		p := filepath.Join(dir, name)
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -1,0 +1,317 @@
+package sync_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"outpost/backend/audit"
+	"outpost/backend/records"
+	"outpost/backend/seal"
+	"outpost/backend/sync"
+	"outpost/backend/sync/synctest"
+	"outpost/backend/syncproto"
+	"outpost/backend/vault"
+	"outpost/backend/vault/vaulttest"
+)
+
+// testClock is the laptop's injected clock (the audit trail's and the
+// records'); requests are signed on the real clock, which the server
+// checks.
+type testClock struct {
+	mu  gosync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// auditLaptop is an enrolled laptop whose audit trail runs on clk.
+type auditLaptop struct {
+	v     *vault.Vault
+	log   *audit.Log
+	s     *records.Store
+	c     *sync.Client
+	actor records.Actor
+	clk   *testClock
+}
+
+func newAuditLaptop(t *testing.T, srv *server, name string) *auditLaptop {
+	t.Helper()
+	clk := &testClock{now: time.Now().UTC()}
+	v := vaulttest.New(t)
+	log := &audit.Log{Device: "dev-" + name, Workstation: name, Now: clk.Now}
+	if err := log.Open(ctx, v.W); err != nil {
+		t.Fatal(err)
+	}
+	st, err := records.New(ctx, v.W, v.R, records.Config{Device: "dev-" + name, DeviceCode: strings.ToUpper(name[:3]), Now: clk.Now, Rand: rand.Reader, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewDeviceSigner(ctx, v.W)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := seal.NewKey(nil)
+	l := &auditLaptop{v: v, log: log, s: st, clk: clk,
+		actor: records.Actor{UserID: "u-" + name, Username: "nurse." + name, Roles: []string{"nurse"}, Session: "s-" + name}}
+	l.c = &sync.Client{Base: srv.Base, HTTP: sync.Pinned(srv.Pin, 30*time.Second), Key: key, Store: st,
+		Signer: &syncproto.Signer{Device: syncproto.DeviceID(signer.Public().(ed25519.PublicKey)), Key: signer}}
+	if _, err := l.c.Enroll(ctx, srv.Token(t, "hill", "Hill Clinic"), name); err != nil {
+		t.Fatalf("enroll: %v", err)
+	}
+	return l
+}
+
+func (l *auditLaptop) ship(t *testing.T, alerts ...audit.Alert) sync.ShipResult {
+	t.Helper()
+	res, err := l.c.ShipAudit(ctx, l.v.W, l.log, alerts...)
+	if err != nil {
+		t.Fatalf("ship audit: %v", err)
+	}
+	return res
+}
+
+func (l *auditLaptop) head(t *testing.T) int64 {
+	t.Helper()
+	var seq int64
+	if err := l.v.R.QueryRow("SELECT max(seq) FROM audit").Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// webhookSink is an HTTP server on loopback that records the alerts
+// posted to it.
+type webhookSink struct {
+	*httptest.Server
+	mu  gosync.Mutex
+	got []map[string]any
+}
+
+func newWebhookSink(t *testing.T) *webhookSink {
+	w := &webhookSink{}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var p map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			rw.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.mu.Lock()
+		w.got = append(w.got, p)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+// wait returns the first posted alert of kind, waiting up to 10 s.
+func (w *webhookSink) wait(t *testing.T, kind string) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		w.mu.Lock()
+		for _, p := range w.got {
+			if p["kind"] == kind {
+				w.mu.Unlock()
+				return p
+			}
+		}
+		w.mu.Unlock()
+	}
+	t.Fatalf("no %s alert reached the webhook", kind)
+	return nil
+}
+
+// S31, S33: the laptop ships its audit trail to the real server; the
+// signed receipt acknowledges the checkpoint off the device, which ends
+// the 7-day overdue state; a second shipment sends only what is new; the
+// server's copy verifies with `outpost-server audit verify` and holds no
+// patient name.
+func TestAuditShippingAcknowledges(t *testing.T) {
+	srv := startServer(t)
+	l := newAuditLaptop(t, srv, "ada")
+	t0 := l.clk.Now()
+	if _, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", "Lowland")); err != nil {
+		t.Fatal(err)
+	}
+	// Eight days later, nothing has left the laptop: overdue.
+	later := t0.Add(8 * 24 * time.Hour)
+	l.clk.Set(later)
+	st, err := audit.ShippingState(ctx, l.v.W, later)
+	if err != nil || !st.Overdue || st.Acknowledged.Seq != 0 {
+		t.Fatalf("before shipping: %+v %v", st, err)
+	}
+	rec, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", "Upland"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := l.head(t)
+	res := l.ship(t)
+	if res.Sent != int(head) || res.Stored != int(head) || res.Acknowledged.Seq != head || res.Acknowledged.AcknowledgedAt.IsZero() {
+		t.Fatalf("first shipment: %+v (head %d)", res, head)
+	}
+	st, err = audit.ShippingState(ctx, l.v.W, later)
+	if err != nil || st.Overdue || st.Acknowledged.Seq != head {
+		t.Fatalf("after shipping: %+v %v", st, err)
+	}
+	// The receipt is signed by the key the server prints, now pinned.
+	pinned, err := sync.ReceiptKey(ctx, l.v.W)
+	if err != nil || !res.Receipt.Verify(pinned) {
+		t.Fatalf("receipt does not verify with the pinned key: %v", err)
+	}
+	if printed := strings.TrimSpace(srv.Run(t, "receipt-key", "--data-dir", srv.Dir)); printed != b64(pinned) {
+		t.Fatalf("receipt-key prints %s, the laptop pinned %s", printed, b64(pinned))
+	}
+
+	// More work; the next shipment sends only the new events.
+	l.clk.Set(later.Add(time.Hour))
+	if _, err := l.s.Patient(ctx, l.actor, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.s.Patient(ctx, l.actor, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	newHead := l.head(t)
+	res = l.ship(t)
+	if res.Sent != int(newHead-head) || res.Stored != res.Sent || res.Acknowledged.Seq != newHead {
+		t.Fatalf("second shipment: %+v (head %d, before %d)", res, newHead, head)
+	}
+	// Nothing new: nothing is sent.
+	if res := l.ship(t); res.Sent != 0 || res.Batches != 0 {
+		t.Fatalf("third shipment: %+v", res)
+	}
+
+	out := srv.Run(t, "audit", "verify", "--data-dir", srv.Dir)
+	if !strings.Contains(out, l.c.Signer.Device) || !strings.Contains(out, "OK") {
+		t.Fatalf("audit verify:\n%s", out)
+	}
+	// The server holds the trail, which names patients by id only.
+	entries, _ := os.ReadDir(srv.Dir)
+	for _, e := range entries {
+		raw, _ := os.ReadFile(filepath.Join(srv.Dir, e.Name()))
+		if bytes.Contains(raw, []byte("Zembalowski")) || bytes.Contains(raw, []byte("Upland")) {
+			t.Errorf("%s holds patient data", e.Name())
+		}
+	}
+}
+
+func b64(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
+
+// A trail changed before it is sent is refused: nothing is stored, the
+// server's alert list and its webhook hear of it; the laptop's own
+// alerts arrive as kind and time.
+func TestAuditTamperedShipmentIsRefused(t *testing.T) {
+	hook := newWebhookSink(t)
+	srv := synctest.Start(t, serverBin, "--webhook", hook.URL)
+	l := newAuditLaptop(t, srv, "ada")
+	for _, village := range []string{"Lowland", "Upland", "Riverside"} {
+		if _, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", village)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, err := l.log.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := audit.EventLines(ctx, l.v.W, 0, cp.Seq, 1000, 1<<20)
+	if err != nil || int64(len(lines)) != cp.Seq {
+		t.Fatalf("%d lines, checkpoint %d: %v", len(lines), cp.Seq, err)
+	}
+	device, _, _ := audit.PublicKey(ctx, l.v.W)
+	sh := syncproto.AuditShipment{Device: device, Checkpoint: &syncproto.AuditCheckpoint{Seq: cp.Seq, Hash: cp.Hash,
+		At: cp.At.UTC().Format(time.RFC3339Nano), Signature: cp.Signature}}
+	for _, line := range lines {
+		sh.Events = append(sh.Events, line)
+	}
+	// Event 2 says it was done on another workstation.
+	sh.Events[1] = bytes.Replace(sh.Events[1], []byte(`"workstation":"ada"`), []byte(`"workstation":"eve"`), 1)
+	req, err := syncproto.NewRequest(ctx, http.MethodPost, srv.Base, syncproto.PathAudit, sh, l.c.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := l.c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *syncproto.Error
+	if err := syncproto.ReadResponse(resp, 1<<20, nil); !errors.As(err, &pe) || pe.Code != syncproto.CodeAuditRefused {
+		t.Fatalf("tampered shipment: %v", err)
+	}
+	p := hook.wait(t, "audit-chain-broken")
+	if p["device"] != l.c.Signer.Device || p["clinic"] != "hill" || !strings.Contains(p["message"].(string), "event 2:") {
+		t.Fatalf("webhook payload %v", p)
+	}
+	out := srv.Run(t, "alerts", "--data-dir", srv.Dir)
+	if !strings.Contains(out, "audit-chain-broken") || !strings.Contains(out, l.c.Signer.Device) || strings.Contains(out, "Zembalowski") {
+		t.Fatalf("alerts:\n%s", out)
+	}
+	if st, err := audit.ShippingState(ctx, l.v.W, time.Now()); err != nil || st.Acknowledged.Seq != 0 {
+		t.Fatalf("acknowledged after a refusal: %+v %v", st, err)
+	}
+	// The honest trail still goes through, with the laptop's open alert.
+	res := l.ship(t, audit.Alert{Kind: audit.AlertLockout, At: time.Now().Add(-time.Minute), Message: "sign-in locked after 5 failures"})
+	if res.Acknowledged.Seq != cp.Seq {
+		t.Fatalf("honest shipment: %+v", res)
+	}
+	if p := hook.wait(t, "lockout"); p["source"] != "device" || strings.Contains(p["message"].(string), "5 failures") {
+		t.Fatalf("device alert: %v", p)
+	}
+}
+
+// `outpost-server audit verify` passes on the shipped trail, and fails,
+// naming the event, once the server's database is changed behind its
+// back.
+func TestAuditVerifyFindsTamperedServer(t *testing.T) {
+	srv := startServer(t)
+	l := newAuditLaptop(t, srv, "ada")
+	for _, village := range []string{"Lowland", "Upland"} {
+		if _, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", village)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.ship(t)
+	srv.Run(t, "audit", "verify", "--data-dir", srv.Dir, "--device", l.c.Signer.Device[:8])
+	srv.Kill()
+	// The server's file is plain SQLite; the driver linked here (the
+	// vault's SQLCipher) opens it without a key.
+	db, err := sql.Open("sqlite3", filepath.Join(srv.Dir, "server.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"DROP TRIGGER audit_events_immutable_update",
+		`UPDATE audit_events SET line = replace(line, '"workstation":"ada"', '"workstation":"eve"') WHERE seq = 2`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	out, err := exec.Command(srv.Bin, "audit", "verify", "--data-dir", srv.Dir).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "BROKEN: audit chain breaks at event 2: its content does not match its hash") {
+		t.Fatalf("audit verify after tampering: %v\n%s", err, out)
+	}
+}
