@@ -276,7 +276,7 @@ func List[T any](ctx context.Context, s *Store, a Actor, k Kind[T], patientID st
 }
 
 // projectChart writes a record's current state into the chart tables.
-func projectChart(ctx context.Context, tx *sql.Tx, v ehr.Version, patientID string, f Facts) error {
+func projectChart(ctx context.Context, tx execer, v ehr.Version, patientID string, f Facts) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO chart (record_id, patient_id, kind, version_id, status, at, encounter_id, deleted, updated_hlc)
 		VALUES (?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(record_id) DO UPDATE SET version_id = excluded.version_id, status = excluded.status, at = excluded.at,

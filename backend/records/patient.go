@@ -227,7 +227,7 @@ func (s *Store) nextClinicNo(ctx context.Context, tx *sql.Tx) (string, error) {
 
 // project writes the patient's current state into the search tables.
 // restrictedBy is the responsible clinician of a restricted chart.
-func project(ctx context.Context, tx *sql.Tx, v ehr.Version, p ehr.Patient, restrictedBy string) error {
+func project(ctx context.Context, tx execer, v ehr.Version, p ehr.Patient, restrictedBy string) error {
 	if !p.Restricted {
 		restrictedBy = ""
 	}

@@ -71,54 +71,120 @@ type Applied struct {
 
 // ApplyRemote stores versions pulled from the server and advances the
 // cursor under key to cursor, in one transaction: after a crash either
-// both happened or neither. Each version's body must decode as its kind;
-// a version that does not is refused with the whole page (the caller
+// both happened or neither. Each version's id must be well formed and its
+// body must decode as its kind, checked before anything is written; a
+// version that does not is refused with the whole page (the caller
 // alerts: it came sealed with the clinic key, so a client has a bug or the
 // key is compromised). The write is audited as one event per page.
+//
+// A page costs few statements: each is prepared once per page (pageStmts);
+// a version is inserted unless its id is already here (idempotent by
+// id, in the insert itself); heads move in memory for the versions of the
+// page and only a version no later version of the page names is checked
+// against the stored ones; each record touched is reprojected once, from
+// the body already decoded when its newest head came in this page.
 func (s *Store) ApplyRemote(ctx context.Context, device string, vs []ehr.Version, key string, cursor int64) (Applied, error) {
+	decoded := make([]any, len(vs))
+	for i, v := range vs {
+		if !ehr.ValidID(v.VersionID) || !ehr.ValidID(v.RecordID) {
+			return Applied{}, fmt.Errorf("apply remote: %w", ehr.Errorf(ehr.EInvalid, "A pulled version has a malformed id."))
+		}
+		x, err := Decode(v.Kind, v.Body)
+		if err != nil {
+			return Applied{}, fmt.Errorf("apply remote: %w", ehr.Wrap(ehr.EInvalid, "A pulled version does not decode as its kind.", err))
+		}
+		decoded[i] = x
+	}
 	var res Applied
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		touched := map[string]ehr.Version{}
-		for _, v := range vs {
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM versions WHERE version_id = ?", v.VersionID).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
+		st := &pageStmts{tx: tx}
+		defer st.release()
+		fresh := map[string]int{}  // version id -> index in vs, for the versions this page stored
+		named := map[string]bool{} // version ids a stored version of this page names as parent
+		var order []int
+		var records []string // records touched, in page order
+		touched := map[string]bool{}
+		for i, v := range vs {
+			if _, dup := fresh[v.VersionID]; dup {
 				res.Present++
 				continue
 			}
-			if !ehr.ValidID(v.VersionID) || !ehr.ValidID(v.RecordID) {
-				return ehr.Errorf(ehr.EInvalid, "A pulled version has a malformed id.")
-			}
-			if _, err := Decode(v.Kind, v.Body); err != nil {
-				return ehr.Wrap(ehr.EInvalid, "A pulled version does not decode as its kind.", err)
-			}
-			if err := s.insertRemote(ctx, tx, v); err != nil {
+			stored, err := insertRemote(ctx, st, v)
+			if err != nil {
 				return err
 			}
+			if !stored {
+				res.Present++
+				continue
+			}
+			fresh[v.VersionID] = i
+			order = append(order, i)
+			for _, p := range v.Parents {
+				named[p] = true
+			}
+			if !touched[v.RecordID] {
+				touched[v.RecordID] = true
+				records = append(records, v.RecordID)
+			}
 			s.clock.Observe(v.HLC)
-			touched[v.RecordID] = v
 			res.New++
 		}
-		for rid := range touched {
-			hs, err := heads(ctx, tx, rid)
+		// Heads: each new version replaces its parents; it is a head
+		// itself unless a version names it: one of this page (named), or
+		// one stored before it (pages arrive in server order, so that is
+		// rare, but a laptop may hold a child whose parent reaches the
+		// server later).
+		st.release()
+		for _, i := range order {
+			v := vs[i]
+			for _, p := range v.Parents {
+				if _, err := st.ExecContext(ctx, "DELETE FROM heads WHERE record_id = ? AND version_id = ?", v.RecordID, p); err != nil {
+					return fmt.Errorf("move heads: %w", err)
+				}
+			}
+		}
+		for _, i := range order {
+			v := vs[i]
+			if named[v.VersionID] {
+				continue
+			}
+			var children int
+			// parents is a JSON array of ids (the vault's SQLite has no
+			// JSON functions): a child names this id in quotes.
+			if err := st.QueryRowContext(ctx, "SELECT count(*) FROM versions WHERE record_id = ? AND instr(parents, ?) > 0",
+				v.RecordID, `"`+v.VersionID+`"`).Scan(&children); err != nil {
+				return fmt.Errorf("move heads: %w", err)
+			}
+			if children > 0 {
+				continue
+			}
+			if _, err := st.ExecContext(ctx, "INSERT INTO heads (record_id, version_id) VALUES (?, ?)", v.RecordID, v.VersionID); err != nil {
+				return fmt.Errorf("move heads: %w", err)
+			}
+		}
+		st.release()
+		// The projection shows each record's newest head; a conflict is
+		// shown apart (Conflicts) until a merge resolves it.
+		newest := make([]head, 0, len(records))
+		for _, rid := range records {
+			hs, err := heads(ctx, st, rid)
 			if err != nil {
 				return err
 			}
 			if len(hs) > 1 {
 				res.Conflicts++
 			}
-			// The projection shows the newest head; a conflict is shown
-			// apart (Conflicts) until a merge resolves it.
-			v, err := newestHead(ctx, tx, hs)
+			h, err := newestOf(ctx, st, hs, vs, decoded, fresh)
 			if err != nil {
 				return err
 			}
-			if err := s.reproject(ctx, tx, v); err != nil {
-				return fmt.Errorf("apply %s: %w", v.Kind, err)
-			}
+			newest = append(newest, h)
 		}
+		st.release()
+		if err := s.reprojectPage(ctx, st, newest); err != nil {
+			return err
+		}
+		st.release()
 		if _, err := tx.ExecContext(ctx, "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			key, cursor); err != nil {
 			return err
@@ -136,55 +202,200 @@ func (s *Store) ApplyRemote(ctx context.Context, device string, vs []ehr.Version
 	return res, nil
 }
 
-// insertRemote stores a version made elsewhere: it replaces its parents
-// among the heads unless a child of it is already here (pages arrive in
-// server order, so that is rare), and is not queued for pushing.
-func (s *Store) insertRemote(ctx context.Context, tx *sql.Tx, v ehr.Version) error {
+// A head to project: the version, and its decoded body when it came in
+// the page being applied.
+type head struct {
+	v ehr.Version
+	x any
+}
+
+// newestOf returns the newest of a record's heads.
+func newestOf(ctx context.Context, st *pageStmts, hs []string, vs []ehr.Version, decoded []any, fresh map[string]int) (head, error) {
+	var best head
+	for _, h := range hs {
+		var c head
+		if i, ok := fresh[h]; ok {
+			c = head{vs[i], decoded[i]}
+		} else {
+			v, err := scanVersion(st.QueryRowContext(ctx, `SELECT version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body
+				FROM versions WHERE version_id = ?`, h))
+			if err != nil {
+				return head{}, err
+			}
+			c = head{v: v}
+		}
+		if best.v.VersionID == "" || c.v.HLC > best.v.HLC || (c.v.HLC == best.v.HLC && c.v.VersionID > best.v.VersionID) {
+			best = c
+		}
+	}
+	return best, nil
+}
+
+// reprojectPage projects the newest head of every record a page touched:
+// the chart's kinds first, then patients, each from the body decoded
+// when it came in this page; anything else (and a head stored before
+// the page) through reproject. Grouped by statement so that few
+// prepared statements are alive at once (see pageStmts).
+func (s *Store) reprojectPage(ctx context.Context, st *pageStmts, hs []head) error {
+	var patients, others []head
+	for _, h := range hs {
+		f, chart := chartFacts[h.v.Kind]
+		switch {
+		case h.v.VersionID == "":
+		case h.x != nil && chart:
+			patientID, facts := f(h.x)
+			if err := projectChart(ctx, st, h.v, patientID, facts); err != nil {
+				return fmt.Errorf("apply %s: %w", h.v.Kind, err)
+			}
+		case h.x != nil && h.v.Kind == ehr.KindPatient:
+			patients = append(patients, h)
+		default:
+			others = append(others, h)
+		}
+	}
+	st.release()
+	for _, h := range patients {
+		p, ok := h.x.(ehr.Patient)
+		if !ok {
+			others = append(others, h)
+			continue
+		}
+		by, err := restrictedBy(ctx, st, h.v.RecordID)
+		if err != nil {
+			return err
+		}
+		if err := project(ctx, st, h.v, p, by); err != nil {
+			return fmt.Errorf("apply %s: %w", h.v.Kind, err)
+		}
+	}
+	st.release()
+	for _, h := range others {
+		if err := s.reproject(ctx, st.tx, h.v); err != nil {
+			return fmt.Errorf("apply %s: %w", h.v.Kind, err)
+		}
+	}
+	return nil
+}
+
+// insertRemote stores a version made elsewhere unless its id is already
+// here, and reports whether it stored it. It is not queued for pushing;
+// ApplyRemote moves the heads.
+func insertRemote(ctx context.Context, st execer, v ehr.Version) (bool, error) {
 	if v.Parents == nil {
 		v.Parents = []string{}
 	}
 	parents, err := json.Marshal(v.Parents)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO versions (version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, v.VersionID, v.RecordID, v.Kind, string(parents), int64(v.HLC), v.Author, v.Device, v.Reason, v.Deleted, v.Body); err != nil {
-		return fmt.Errorf("insert version: %w", err)
+	r, err := st.ExecContext(ctx, `INSERT INTO versions (version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body)
+		VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (version_id) DO NOTHING`,
+		v.VersionID, v.RecordID, v.Kind, string(parents), int64(v.HLC), v.Author, v.Device, v.Reason, v.Deleted, v.Body)
+	if err != nil {
+		return false, fmt.Errorf("insert version: %w", err)
 	}
-	for _, p := range v.Parents {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM heads WHERE record_id = ? AND version_id = ?", v.RecordID, p); err != nil {
-			return fmt.Errorf("move heads: %w", err)
-		}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert version: %w", err)
 	}
-	var children int
-	// parents is a JSON array of ids (the vault's SQLite has no JSON
-	// functions): a child names this id in quotes.
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM versions WHERE record_id = ? AND instr(parents, ?) > 0",
-		v.RecordID, `"`+v.VersionID+`"`).Scan(&children); err != nil {
-		return fmt.Errorf("move heads: %w", err)
-	}
-	if children > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO heads (record_id, version_id) VALUES (?, ?)", v.RecordID, v.VersionID); err != nil {
-		return fmt.Errorf("move heads: %w", err)
-	}
-	return nil
+	return n == 1, nil
 }
 
-func newestHead(ctx context.Context, tx *sql.Tx, heads []string) (ehr.Version, error) {
-	var best ehr.Version
-	for _, h := range heads {
-		v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body
-			FROM versions WHERE version_id = ?`, h))
-		if err != nil {
-			return ehr.Version{}, err
-		}
-		if best.VersionID == "" || v.HLC > best.HLC || (v.HLC == best.HLC && v.VersionID > best.VersionID) {
-			best = v
-		}
+// chartFacts projects a decoded body of the chart's kinds, as
+// reproject's projectors do from the body; any other kind goes through
+// reproject.
+var chartFacts = map[string]func(any) (string, Facts){
+	ehr.KindEncounter:    factsOf(Encounters),
+	ehr.KindObservation:  factsOf(Observations),
+	ehr.KindCondition:    factsOf(Conditions),
+	ehr.KindMedication:   factsOf(Medications),
+	ehr.KindAllergy:      factsOf(Allergies),
+	ehr.KindImmunization: factsOf(Immunizations),
+	ehr.KindNote:         factsOf(Notes),
+}
+
+func factsOf[T any](k Kind[T]) func(any) (string, Facts) {
+	return func(x any) (string, Facts) {
+		t := x.(T)
+		return k.Patient(t), k.Facts(t)
 	}
-	return best, nil
+}
+
+// execer is what projections write through: a transaction, or a page's
+// prepared statements.
+type execer interface {
+	querier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// pageStmts runs statements inside one transaction, preparing each query
+// once: applying a page runs the same few statements thousands of times,
+// and preparing them (SQLite compiles every statement) cost more than
+// running them. Callers pass constant queries, as everywhere.
+type pageStmts struct {
+	tx *sql.Tx
+	m  map[string]*sql.Stmt
+}
+
+func (p *pageStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.m[query]; ok {
+		return st, nil
+	}
+	// Callers pass constant queries to the methods below, where the
+	// arch test checks them.
+	st, err := p.tx.PrepareContext(ctx, query) // sqlcheck: a caller's constant query
+	if err != nil {
+		return nil, err
+	}
+	if p.m == nil {
+		p.m = map[string]*sql.Stmt{}
+	}
+	p.m[query] = st
+	return st, nil
+}
+
+func (p *pageStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	// sqlcheck: a prepared statement; these are its values.
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *pageStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	// sqlcheck: a prepared statement; these are its values.
+	return st.QueryContext(ctx, args...)
+}
+
+func (p *pageStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		// The same constant query, run unprepared so that the row
+		// carries the error.
+		return p.tx.QueryRowContext(ctx, query, args...) // sqlcheck: a caller's constant query
+
+	}
+	// sqlcheck: a prepared statement; these are its values.
+	return st.QueryRowContext(ctx, args...)
+}
+
+// release closes the statements prepared so far. Every prepared
+// statement holds some of the connection's lookaside memory; once it is
+// used up, SQLite allocates from the heap, which SQLCipher's memory
+// security (every allocation locked in RAM, every free wiped and
+// unlocked: two system calls) makes several times slower. A dozen
+// statements alive at once made every insert about four times slower,
+// so ApplyRemote releases them between its phases.
+func (p *pageStmts) release() {
+	for _, st := range p.m {
+		st.Close()
+	}
+	clear(p.m)
 }
 
 // Conflict is a record with more than one head.
@@ -197,7 +408,8 @@ type Conflict struct {
 // Conflicts lists the records that have more than one head.
 func (s *Store) Conflicts(ctx context.Context) ([]Conflict, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT h.record_id, v.kind, h.version_id FROM heads h JOIN versions v ON v.version_id = h.version_id
-		WHERE h.record_id IN (SELECT record_id FROM heads GROUP BY record_id HAVING count(*) > 1) ORDER BY h.record_id, h.version_id`)
+		WHERE v.kind <> 'account' AND h.record_id IN (SELECT record_id FROM heads GROUP BY record_id HAVING count(*) > 1)
+		ORDER BY h.record_id, h.version_id`)
 	if err != nil {
 		return nil, fmt.Errorf("conflicts: %w", err)
 	}
