@@ -31,9 +31,9 @@ import (
 // metaReceiptKey is where the server's receipt key is pinned.
 const metaReceiptKey = "sync_receipt_key"
 
-// shipBatchBytes bounds the event lines of one shipment (well under
-// syncproto.MaxAuditDecoded).
-const shipBatchBytes = 4 << 20
+// Batches: at most shipBatch events and shipBatchBytes of event lines
+// (well under syncproto.MaxAuditDecoded) per shipment. Tests lower them.
+var shipBatch, shipBatchBytes = syncproto.MaxAuditBatch, 4 << 20
 
 // ShipResult says what one ShipAudit did.
 type ShipResult struct {
@@ -103,7 +103,7 @@ func (c *Client) ShipAudit(ctx context.Context, db *sql.DB, log *audit.Log, aler
 		}
 	}
 	for {
-		lines, err := audit.EventLines(ctx, db, after, cp.Seq, syncproto.MaxAuditBatch, shipBatchBytes)
+		lines, err := audit.EventLines(ctx, db, after, cp.Seq, shipBatch, shipBatchBytes)
 		if err != nil {
 			return res, err
 		}

@@ -198,6 +198,18 @@ func TestAuditShippingAcknowledges(t *testing.T) {
 	if res.Sent != int(newHead-head) || res.Stored != res.Sent || res.Acknowledged.Seq != newHead {
 		t.Fatalf("second shipment: %+v (head %d, before %d)", res, newHead, head)
 	}
+	// A long trail goes in batches, the checkpoint with the last.
+	defer sync.SetShipBatch(2)()
+	for range 3 {
+		if _, err := l.s.Patient(ctx, l.actor, rec.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, newHead = newHead, l.head(t)
+	res = l.ship(t)
+	if res.Batches != 2 || res.Sent != int(newHead-head) || res.Acknowledged.Seq != newHead {
+		t.Fatalf("shipment in batches: %+v (head %d, before %d)", res, newHead, head)
+	}
 	// Nothing new: nothing is sent.
 	if res := l.ship(t); res.Sent != 0 || res.Batches != 0 {
 		t.Fatalf("third shipment: %+v", res)
