@@ -1,6 +1,6 @@
 // A fake of the Wails bindings (window.go.app.App), for unit tests only.
 import { vi, type Mock } from 'vitest';
-import type { Allergy, AuditEntry, ChartItem, ChartView, Encounter, Patient, Status, User, UserInfo } from '../src/lib/api';
+import type { Allergy, AuditEntry, SyncState, ChartItem, ChartView, Encounter, Patient, Status, User, UserInfo } from '../src/lib/api';
 
 export type FakeApp = Record<string, Mock<(...args: any[]) => Promise<any>>>;
 
@@ -117,6 +117,9 @@ export function makeFakeApp(): FakeApp {
     ApproveAuditPurge: vi.fn(async () => {
       throw new Error('not stubbed');
     }),
+    SyncStatus: vi.fn(async () => syncState()),
+    SyncNow: vi.fn(async () => syncState()),
+    ListConflicts: vi.fn(async () => []),
   };
 }
 
@@ -190,5 +193,14 @@ export function makeAuditEntry(over: Partial<AuditEntry> = {}): AuditEntry {
     seq: 1, at: '2026-11-23T10:00:00Z', username: 'dr.sam', roles: ['clinician'], action: 'patient.read', outcome: 'success',
     patientId: 'p1', recordId: 'p1', device: 'dev-1', workstation: 'ward-pc', osUser: '', addresses: [], session: 's1',
     reason: '', onBehalfOf: '', detail: '', prevHash: '0'.repeat(64), hash: 'ab'.repeat(32), ...over,
+  };
+}
+
+/** A laptop's sync state: not connected unless told otherwise. */
+export function syncState(over: Partial<SyncState> = {}): SyncState {
+  return {
+    enrolled: false, server: '', fingerprint: '', deviceId: '', deviceName: '', online: false, syncing: false, phase: '',
+    progressDone: 0, progressTotal: 0, lastSync: '', lastAttempt: '', nextAttempt: '', lastError: '', lastErrorCode: '',
+    pending: 0, conflicts: 0, auditShippedAt: '', ...over,
   };
 }

@@ -37,7 +37,9 @@ export type Screen =
   /** Administrators and security officers must enrol MFA before anything else. */
   | 'enroll'
   /** Session locked (idle or by the user): UnlockSession. */
-  | 'locked';
+  | 'locked'
+  /** The clinic revoked this laptop and its vault was erased: problem.message says what to do. */
+  | 'erased';
 
 /** Screens on which somebody is signed in (fully or part way). */
 export const SIGNED_IN_SCREENS: readonly Screen[] = ['home', 'mfa', 'password', 'enroll', 'locked'];
@@ -523,6 +525,118 @@ export interface SavedFile {
   name: string;
 }
 
+// Sync with the clinic server (docs/sync-app.md). Dates are RFC 3339, '' when none.
+
+/** The laptop's sync state: public fields only, no patient data. */
+export interface SyncState {
+  /** This laptop is registered with a clinic server. */
+  enrolled: boolean;
+  /** https://host:port ('' when not enrolled). */
+  server: string;
+  /** The pinned certificate's SHA-256, "AB:CD:...". */
+  fingerprint: string;
+  deviceId: string;
+  deviceName: string;
+  /** The last attempt reached the server. */
+  online: boolean;
+  /** A sync is running now. */
+  syncing: boolean;
+  /** '' | 'push' | 'pull' | 'audit' while syncing. */
+  phase: string;
+  /** Versions applied in this pull. */
+  progressDone: number;
+  /** Versions the server holds for this pull (0: unknown). */
+  progressTotal: number;
+  lastSync: string;
+  lastAttempt: string;
+  nextAttempt: string;
+  /** Plain message of the last failure ('' after a success). */
+  lastError: string;
+  lastErrorCode: string;
+  /** Versions waiting in the outbox. */
+  pending: number;
+  /** Records with more than one head (clinical kinds only). */
+  conflicts: number;
+  /** When the server last acknowledged this laptop's audit trail. */
+  auditShippedAt: string;
+}
+
+export interface ConnectRequest {
+  server: string;
+  fingerprint: string;
+  token: string;
+  deviceName: string;
+}
+
+export interface EnrollmentPackageRequest {
+  token: string;
+  laptopName: string;
+}
+
+/** The one-time code is shown once; the package went through the save dialog. */
+export interface EnrollmentPackage {
+  code: string;
+  saved: SavedFile;
+}
+
+export interface JoinRequest {
+  /** base64 of the package file the user picked. */
+  package: string;
+  /** The one-time code, any case, dashes optional. */
+  code: string;
+  deviceName: string;
+  keyStore: KeyStore;
+  /** When keyStore is 'passphrase'. */
+  passphrase: string;
+}
+
+export type JoinPhase = 'opening' | 'enrolling' | 'syncing' | 'done' | 'failed' | (string & {});
+
+export interface JoinProgress {
+  phase: JoinPhase;
+  done: number;
+  total: number;
+  /** The clinic's name from the package. */
+  clinic: string;
+  /** Shown once when phase is 'done'. */
+  recoveryKey: string;
+  /** When phase is 'failed': nothing was kept, try again. */
+  problem?: Problem;
+}
+
+export interface ConflictVersion {
+  versionId: string;
+  author: string;
+  device: string;
+  at: string;
+  deleted: boolean;
+  reason: string;
+  /** Canonical JSON of this head. */
+  body: string;
+  /** Flattened, human-readable fields (as record history shows them). */
+  fields: Record<string, string>;
+}
+
+export interface ConflictItem {
+  recordId: string;
+  kind: string;
+  patientId: string;
+  patientName: string;
+  /** Two or more. */
+  heads: ConflictVersion[];
+}
+
+export interface ResolveRequest {
+  recordId: string;
+  /** The head version ids the user saw: refused if they changed meanwhile. */
+  heads: string[];
+  /** A head's versionId to keep as it is, or '' with body set. */
+  keep: string;
+  /** Merged canonical JSON when keep is ''. */
+  body: string;
+  reason: string;
+}
+
 export interface FHIRUpload {
   /** The file's name, shown only. */
   name: string;
@@ -689,6 +803,60 @@ function importJob(j: Partial<ImportJob> | null | undefined): ImportJob {
   };
   if (j?.problem) out.problem = normalizeProblem(j.problem);
   return out;
+}
+
+function syncState(s: Partial<SyncState> | null | undefined): SyncState {
+  return {
+    enrolled: !!s?.enrolled,
+    server: s?.server ?? '',
+    fingerprint: s?.fingerprint ?? '',
+    deviceId: s?.deviceId ?? '',
+    deviceName: s?.deviceName ?? '',
+    online: !!s?.online,
+    syncing: !!s?.syncing,
+    phase: s?.phase ?? '',
+    progressDone: s?.progressDone ?? 0,
+    progressTotal: s?.progressTotal ?? 0,
+    lastSync: s?.lastSync ?? '',
+    lastAttempt: s?.lastAttempt ?? '',
+    nextAttempt: s?.nextAttempt ?? '',
+    lastError: s?.lastError ?? '',
+    lastErrorCode: s?.lastErrorCode ?? '',
+    pending: s?.pending ?? 0,
+    conflicts: s?.conflicts ?? 0,
+    auditShippedAt: s?.auditShippedAt ?? '',
+  };
+}
+
+function joinProgress(j: Partial<JoinProgress> | null | undefined): JoinProgress {
+  const out: JoinProgress = {
+    phase: j?.phase ?? '',
+    done: j?.done ?? 0,
+    total: j?.total ?? 0,
+    clinic: j?.clinic ?? '',
+    recoveryKey: j?.recoveryKey ?? '',
+  };
+  if (j?.problem) out.problem = normalizeProblem(j.problem);
+  return out;
+}
+
+function conflictItems(list: Partial<ConflictItem>[] | null | undefined): ConflictItem[] {
+  return (list ?? []).map((c) => ({
+    recordId: c.recordId ?? '',
+    kind: c.kind ?? '',
+    patientId: c.patientId ?? '',
+    patientName: c.patientName ?? '',
+    heads: (c.heads ?? []).map((h) => ({
+      versionId: h.versionId ?? '',
+      author: h.author ?? '',
+      device: h.device ?? '',
+      at: h.at ?? '',
+      deleted: !!h.deleted,
+      reason: h.reason ?? '',
+      body: h.body ?? '',
+      fields: h.fields ?? {},
+    })),
+  }));
 }
 
 function auditPage(p: Partial<AuditPage> | null | undefined): AuditPage {
@@ -973,6 +1141,22 @@ export const api = {
   /** Asks for the events old enough (and copied off the laptop) to be purged; returns what would go. */
   requestAuditPurge: (reason: string) => call<AuditPurgeRequest>('RequestAuditPurge', { reason }),
   approveAuditPurge: (requestId: string) => call<AuditPurgeResult>('ApproveAuditPurge', requestId),
+
+  // Sync with the clinic server (docs/sync-app.md)
+  syncStatus: async () => syncState(await call<Partial<SyncState> | null>('SyncStatus')),
+  /** Starts a sync in the background unless one runs; returns at once. */
+  syncNow: async () => syncState(await call<Partial<SyncState> | null>('SyncNow')),
+  connectServer: async (req: ConnectRequest) => syncState(await call<Partial<SyncState> | null>('ConnectServer', req)),
+  /** Seals the package under a fresh one-time code and opens the save dialog. */
+  createEnrollmentPackage: async (req: EnrollmentPackageRequest): Promise<EnrollmentPackage> => {
+    const r = await call<Partial<EnrollmentPackage> | null>('CreateEnrollmentPackage', req);
+    return { code: r?.code ?? '', saved: { name: r?.saved?.name ?? '' } };
+  },
+  joinClinic: async (req: JoinRequest) => joinProgress(await call<Partial<JoinProgress> | null>('JoinClinic', req)),
+  joinStatus: async () => joinProgress(await call<Partial<JoinProgress> | null>('JoinStatus')),
+  /** Every conflict the user may see (patientId ''), or one patient's. */
+  listConflicts: async (patientId: string) => conflictItems(await call<Partial<ConflictItem>[] | null>('ListConflicts', patientId)),
+  resolveConflict: (req: ResolveRequest) => call<void>('ResolveConflict', req),
 };
 
 export type Api = typeof api;
