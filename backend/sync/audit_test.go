@@ -2,8 +2,6 @@ package sync_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -15,75 +13,40 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"outpost/backend/audit"
-	"outpost/backend/records"
 	"outpost/backend/seal"
 	"outpost/backend/sync"
 	"outpost/backend/sync/synctest"
 	"outpost/backend/syncproto"
-	"outpost/backend/vault"
-	"outpost/backend/vault/vaulttest"
 )
 
-// testClock is the laptop's injected clock (the audit trail's and the
-// records'); requests are signed on the real clock, which the server
-// checks.
-type testClock struct {
-	mu  gosync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-// auditLaptop is an enrolled laptop whose audit trail runs on clk.
+// auditLaptop is an enrolled laptop whose audit checkpoints are signed
+// on an injected clock (requests are signed on the real clock, which the
+// server checks).
 type auditLaptop struct {
-	v     *vault.Vault
+	*laptop
 	log   *audit.Log
-	s     *records.Store
-	c     *sync.Client
-	actor records.Actor
-	clk   *testClock
+	clock atomic.Int64 // Unix nanoseconds
 }
 
 func newAuditLaptop(t *testing.T, srv *server, name string) *auditLaptop {
 	t.Helper()
-	clk := &testClock{now: time.Now().UTC()}
-	v := vaulttest.New(t)
-	log := &audit.Log{Device: "dev-" + name, Workstation: name, Now: clk.Now}
-	if err := log.Open(ctx, v.W); err != nil {
-		t.Fatal(err)
-	}
-	st, err := records.New(ctx, v.W, v.R, records.Config{Device: "dev-" + name, DeviceCode: strings.ToUpper(name[:3]), Now: clk.Now, Rand: rand.Reader, Audit: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := audit.NewDeviceSigner(ctx, v.W)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, _ := seal.NewKey(nil)
-	l := &auditLaptop{v: v, log: log, s: st, clk: clk,
-		actor: records.Actor{UserID: "u-" + name, Username: "nurse." + name, Roles: []string{"nurse"}, Session: "s-" + name}}
-	l.c = &sync.Client{Base: srv.Base, HTTP: sync.Pinned(srv.Pin, 30*time.Second), Key: key, Store: st,
-		Signer: &syncproto.Signer{Device: syncproto.DeviceID(signer.Public().(ed25519.PublicKey)), Key: signer}}
-	if _, err := l.c.Enroll(ctx, srv.Token(t, "hill", "Hill Clinic"), name); err != nil {
-		t.Fatalf("enroll: %v", err)
+	l := &auditLaptop{laptop: newLaptop(t, srv, key, name)}
+	l.set(time.Now())
+	l.log = &audit.Log{Device: "dev-" + name, Workstation: name, Now: l.now}
+	if err := l.log.Open(ctx, l.v.W); err != nil {
+		t.Fatal(err)
 	}
 	return l
 }
+
+func (l *auditLaptop) now() time.Time  { return time.Unix(0, l.clock.Load()).UTC() }
+func (l *auditLaptop) set(t time.Time) { l.clock.Store(t.UnixNano()) }
 
 func (l *auditLaptop) ship(t *testing.T, alerts ...audit.Alert) sync.ShipResult {
 	t.Helper()
@@ -152,13 +115,12 @@ func (w *webhookSink) wait(t *testing.T, kind string) map[string]any {
 func TestAuditShippingAcknowledges(t *testing.T) {
 	srv := startServer(t)
 	l := newAuditLaptop(t, srv, "ada")
-	t0 := l.clk.Now()
 	if _, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", "Lowland")); err != nil {
 		t.Fatal(err)
 	}
 	// Eight days later, nothing has left the laptop: overdue.
-	later := t0.Add(8 * 24 * time.Hour)
-	l.clk.Set(later)
+	later := time.Now().Add(8 * 24 * time.Hour)
+	l.set(later)
 	st, err := audit.ShippingState(ctx, l.v.W, later)
 	if err != nil || !st.Overdue || st.Acknowledged.Seq != 0 {
 		t.Fatalf("before shipping: %+v %v", st, err)
@@ -186,7 +148,7 @@ func TestAuditShippingAcknowledges(t *testing.T) {
 	}
 
 	// More work; the next shipment sends only the new events.
-	l.clk.Set(later.Add(time.Hour))
+	l.set(later.Add(time.Hour))
 	if _, err := l.s.Patient(ctx, l.actor, rec.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,18 @@ func (tr *trail) shipment(from, through int64) syncproto.AuditShipment {
 	return sh
 }
 
+// newShipper is a server and an enrolled device of clinic hill with a
+// trail of n events.
+func newShipper(t *testing.T, n int, tune func(*syncserver.Config)) (*harness, *device, *trail) {
+	t.Helper()
+	h := newHarness(t, tune)
+	d := h.newDevice()
+	h.enroll(d, "hill")
+	tr := newTrail(d)
+	tr.add(n)
+	return h, d, tr
+}
+
 func (h *harness) ship(d *device, sh syncproto.AuditShipment) (syncproto.AuditResponse, error) {
 	h.t.Helper()
 	var resp syncproto.AuditResponse
@@ -96,15 +108,11 @@ func (h *harness) alerts() []syncserver.Alert {
 // answer is a receipt signed by the server's key, and the server's copy
 // verifies.
 func TestAuditShipping(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
+	h, d, tr := newShipper(t, 5, nil)
 	st := h.auditState(d)
 	if st.Seq != 0 || st.Hash != "" || st.Device != d.id || len(st.ReceiptKey) != 32 {
 		t.Fatalf("state of a new device: %+v", st)
 	}
-	tr := newTrail(d)
-	tr.add(5)
 	steps := []struct {
 		name          string
 		from, through int64
@@ -157,11 +165,7 @@ func TestAuditShipping(t *testing.T) {
 // A shipment that breaks the chain is refused with audit_refused, stores
 // nothing and raises an alert naming the event by number.
 func TestAuditShipmentRefused(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
-	tr := newTrail(d)
-	tr.add(6)
+	h, d, tr := newShipper(t, 6, nil)
 	if _, err := h.ship(d, tr.shipment(1, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -256,11 +260,7 @@ func TestAuditShipmentRefused(t *testing.T) {
 // A first shipment after a purge starts at the anchor, which the
 // device's signed checkpoint vouches for.
 func TestAuditShipmentAnchor(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
-	tr := newTrail(d)
-	tr.add(12)
+	h, d, tr := newShipper(t, 12, nil)
 	anchor := func(seq int64) *syncproto.AuditAnchor {
 		return &syncproto.AuditAnchor{Seq: seq, Hash: tr.hashes[seq-1], Checkpoint: *tr.checkpoint(seq)}
 	}
@@ -290,11 +290,7 @@ func TestAuditShipmentAnchor(t *testing.T) {
 // A device's own alerts arrive as kind and time; the server stores its
 // own text for them, once.
 func TestAuditDeviceAlerts(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
-	tr := newTrail(d)
-	tr.add(1)
+	h, d, tr := newShipper(t, 1, nil)
 	at := h.clock.Now().Add(-time.Hour)
 	sh := tr.shipment(1, 1)
 	sh.Alerts = []syncproto.AuditAlert{{Kind: "lockout", At: at}, {Kind: "new-kind", At: at}}
@@ -322,9 +318,7 @@ func TestAuditDeviceAlerts(t *testing.T) {
 
 // A revoked device that tries to sync raises one alert an hour.
 func TestRevokedDeviceRaisesAlert(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
+	h, d, _ := newShipper(t, 0, nil)
 	if err := h.store.Revoke(ctx, d.id, h.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -372,11 +366,7 @@ func TestAlertWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer wh.Close()
-	h := newHarness(t, func(c *syncserver.Config) { c.Alerted = wh.Notify })
-	d := h.newDevice()
-	h.enroll(d, "hill")
-	tr := newTrail(d)
-	tr.add(2)
+	h, d, tr := newShipper(t, 2, func(c *syncserver.Config) { c.Alerted = wh.Notify })
 	sh := tr.shipment(1, 2)
 	sh.Events[1] = bytes.Replace(sh.Events[1], []byte("WS-1"), []byte("WS-9"), 1)
 	_, err = h.ship(d, sh)
@@ -420,11 +410,7 @@ func TestWebhookURL(t *testing.T) {
 // The server's database, changed behind its back, no longer verifies:
 // VerifyAudit names the first bad event.
 func TestAuditVerifyFindsTampering(t *testing.T) {
-	h := newHarness(t, nil)
-	d := h.newDevice()
-	h.enroll(d, "hill")
-	tr := newTrail(d)
-	tr.add(6)
+	h, d, tr := newShipper(t, 6, nil)
 	if _, err := h.ship(d, tr.shipment(1, 6)); err != nil {
 		t.Fatal(err)
 	}
