@@ -155,6 +155,7 @@ func (s *Server) checkShipment(ctx context.Context, d Device, head AuditHead, sh
 	ch := auditchain.NewChain().After(app.After, app.AfterHash)
 	known := map[int64]string{start.Seq: start.Hash} // hashes of events this check has seen
 	var buf []byte
+	var held []AuditEvent // stored events the shipment opens with (a retry after a lost answer)
 	dup := 0
 	for i, line := range sh.Events {
 		r, nbuf, err := auditchain.ParseLine(line, buf)
@@ -162,17 +163,18 @@ func (s *Server) checkShipment(ctx context.Context, d Device, head AuditHead, sh
 		if err != nil {
 			return app, syncproto.Receipt{}, 0, &auditchain.BreakError{Seq: ch.Next, Reason: "the line is not an event in canonical JSON"}
 		}
-		if i == dup && r.Seq <= app.After {
-			// Sent before (a retry after a lost answer): it must be the
-			// line the server holds, byte for byte.
-			stored, err := s.store.AuditEvents(ctx, d.ID, r.Seq-1, 1)
-			if err != nil {
+		if i == 0 && r.Seq > start.Seq && r.Seq <= app.After {
+			if held, err = s.store.AuditEvents(ctx, d.ID, r.Seq-1, int(min(int64(len(sh.Events)), app.After-r.Seq+1))); err != nil {
 				return app, syncproto.Receipt{}, 0, err
 			}
-			if len(stored) != 1 || stored[0].Seq != r.Seq || !bytes.Equal(stored[0].Line, line) {
+		}
+		if i == dup && r.Seq <= app.After {
+			// Sent before: it must be the line the server holds, byte
+			// for byte.
+			if i >= len(held) || held[i].Seq != r.Seq || !bytes.Equal(held[i].Line, line) {
 				return app, syncproto.Receipt{}, 0, &auditchain.BreakError{Seq: r.Seq, Reason: "it differs from the copy of this event the server holds"}
 			}
-			known[r.Seq] = stored[0].Hash
+			known[r.Seq] = held[i].Hash
 			dup++
 			continue
 		}
