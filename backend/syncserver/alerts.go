@@ -45,16 +45,17 @@ func DeviceAlertMessage(kind string) string {
 	return "A laptop raised a security alert of kind " + kind + "."
 }
 
-// revokedEvery: a revoked device knocking again and again raises one
-// alert an hour.
-const revokedEvery = time.Hour
+// quietFor: the same alert of a device (a revoked device knocking again
+// and again, a laptop sending the same broken shipment at every sync) is
+// raised once in this time.
+const quietFor = time.Hour
 
 // alerter raises alerts in the store and hands new ones to the webhook.
 type alerter struct {
-	store   Store
-	notify  func(Alert)
-	mu      sync.Mutex
-	revoked map[string]time.Time // device -> the last alert of its knocking
+	store  Store
+	notify func(Alert)
+	mu     sync.Mutex
+	recent map[string]time.Time // device, kind and message -> when last raised
 }
 
 // raise stores a and, when it is new, notifies the webhook. A failure is
@@ -71,34 +72,36 @@ func (al *alerter) raise(ctx context.Context, a Alert) (Alert, error) {
 	return stored, nil
 }
 
-// revokedKnock reports whether a revoked device's request should raise
-// an alert now (at most one per revokedEvery).
-func (al *alerter) revokedKnock(device string, now time.Time) bool {
+// due reports whether a's like was not raised within quietFor, and
+// notes it raised now.
+func (al *alerter) due(a Alert, now time.Time) bool {
+	key := a.Device + "\n" + a.Kind + "\n" + a.Message
 	al.mu.Lock()
 	defer al.mu.Unlock()
-	if al.revoked == nil {
-		al.revoked = map[string]time.Time{}
+	if al.recent == nil || len(al.recent) > 10_000 {
+		al.recent = map[string]time.Time{}
 	}
-	if last, ok := al.revoked[device]; ok && now.Sub(last) < revokedEvery {
+	if last, ok := al.recent[key]; ok && now.Sub(last) < quietFor {
 		return false
 	}
-	if len(al.revoked) > 10_000 {
-		clear(al.revoked)
-	}
-	al.revoked[device] = now
+	al.recent[key] = now
 	return true
+}
+
+// raiseQuietly raises a unless its like was raised within quietFor; a
+// failure is logged.
+func (s *Server) raiseQuietly(ctx context.Context, a Alert) {
+	if !s.alerts.due(a, a.At) {
+		return
+	}
+	if _, err := s.alerts.raise(ctx, a); err != nil {
+		s.log.Error("alert", "device", a.Device, "kind", a.Kind, "cause", err.Error())
+	}
 }
 
 // refusedRevoked raises AlertRevokedDevice for d (ServeHTTP calls it when
 // it refuses a revoked device).
 func (s *Server) refusedRevoked(ctx context.Context, d Device) {
-	now := s.now()
-	if !s.alerts.revokedKnock(d.ID, now) {
-		return
-	}
-	_, err := s.alerts.raise(ctx, Alert{Kind: AlertRevokedDevice, Source: AlertFromServer, Clinic: d.Clinic, Device: d.ID, At: now,
+	s.raiseQuietly(ctx, Alert{Kind: AlertRevokedDevice, Source: AlertFromServer, Clinic: d.Clinic, Device: d.ID, At: s.now(),
 		Message: "A revoked laptop tried to sync; it was refused and told to erase its data."})
-	if err != nil {
-		s.log.Error("alert", "device", d.ID, "cause", err.Error())
-	}
 }

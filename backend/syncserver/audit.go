@@ -118,13 +118,11 @@ func (s *Server) shipAudit(w http.ResponseWriter, r *http.Request, d Device, bod
 }
 
 // refuseAudit answers a shipment that breaks the chain, and raises an
-// alert. The reason names an event by its number only.
+// alert (once an hour for the same break). The reason names an event by
+// its number only.
 func (s *Server) refuseAudit(w http.ResponseWriter, r *http.Request, d Device, berr *auditchain.BreakError) {
-	_, err := s.alerts.raise(r.Context(), Alert{Kind: AlertAuditRefused, Source: AlertFromServer, Clinic: d.Clinic, Device: d.ID, At: s.now(),
+	s.raiseQuietly(r.Context(), Alert{Kind: AlertAuditRefused, Source: AlertFromServer, Clinic: d.Clinic, Device: d.ID, At: s.now(),
 		Message: fmt.Sprintf("A laptop's audit shipment was refused, nothing of it stored: %s. Examine the laptop.", berr.Error())})
-	if err != nil {
-		s.log.Error("alert", "device", d.ID, "cause", err.Error())
-	}
 	s.fail(w, r, syncproto.CodeAuditRefused, berr, "device", d.ID, "clinic", d.Clinic)
 }
 

@@ -226,7 +226,7 @@ func TestAuditShipmentRefused(t *testing.T) {
 		}, 3},
 	}
 	for i, c := range cases {
-		h.clock.Add(time.Second)
+		h.clock.Add(time.Hour) // the same break is alerted once an hour
 		_, err := h.ship(d, c.ship())
 		if e, ok := err.(*syncproto.Error); !ok || e.Code != syncproto.CodeAuditRefused {
 			t.Fatalf("%s: got %v, want %s", c.name, err, syncproto.CodeAuditRefused)
@@ -247,6 +247,13 @@ func TestAuditShipmentRefused(t *testing.T) {
 		if st := h.auditState(d); st.Seq != 2 {
 			t.Fatalf("%s: the server's copy moved to %d", c.name, st.Seq)
 		}
+	}
+	// The same broken shipment at every sync raises one alert an hour.
+	h.clock.Add(time.Minute)
+	_, err := h.ship(d, cases[len(cases)-1].ship())
+	wantCode(t, err, syncproto.CodeAuditRefused)
+	if n := len(h.alerts()); n != len(cases) {
+		t.Errorf("%d alerts after the same break again, want %d", n, len(cases))
 	}
 	if !strings.Contains(h.logs.String(), "code=audit_refused") {
 		t.Error("the refusals are not in the log")
