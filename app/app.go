@@ -15,6 +15,7 @@ import (
 
 	"outpost/backend/auth"
 	"outpost/backend/clinic"
+	outsync "outpost/backend/sync"
 	"outpost/backend/vault"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	// Save writes a copy outside the vault where the user chooses; nil:
 	// the window's native save dialog.
 	Save Saver
+	// SyncPoll is how often (real time) the background sync looks at the
+	// clock and the outbox; zero: every second.
+	SyncPoll time.Duration
 }
 
 // Screens the UI can be asked to show.
@@ -58,6 +62,11 @@ type App struct {
 	readyOne sync.Once
 	wctx     context.Context // the window's context, for its dialogs
 	imports  imports         // FHIR imports started from the UI
+
+	loop         *outsync.Loop    // the background sync; nil when not enrolled
+	syncSettings outsync.Settings // the loop's enrollment
+	shipped      shippedCache
+	joining      joinJob // a join from an enrollment package (setup screen)
 }
 
 // New returns an App for cfg; Start opens the vault.
@@ -133,8 +142,9 @@ func (a *App) setFatal(method string, err error) {
 	a.fatal = problem(a.cfg.Log, method, err)
 }
 
-// stop closes the vault.
+// stop stops the background sync and closes the vault.
 func (a *App) stop() {
+	a.stopSync()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sid = ""

@@ -22,6 +22,10 @@ func (a *App) attach(ctx context.Context, v *vault.Vault) error {
 		return err
 	}
 	a.svc = s
+	// An enrolled laptop syncs in the background while its vault is open.
+	if err := a.startSync(ctx, s); err != nil {
+		a.cfg.Log.Warn("background sync not started", "cause", err.Error())
+	}
 	// The whole audit chain is verified in the background at every start;
 	// a break raises an alert for the officer (S35).
 	go func() {
@@ -45,6 +49,9 @@ func (a *App) Setup(req clinic.SetupRequest) (SetupResult, error) {
 	defer a.mu.Unlock()
 	if a.state != ScreenSetup {
 		return SetupResult{}, problem(a.cfg.Log, "Setup", ehr.Errorf(ehr.EForbidden, "This computer is already set up."))
+	}
+	if a.joining.running {
+		return SetupResult{}, problem(a.cfg.Log, "Setup", ehr.Errorf(ehr.EConflict, "This laptop is joining a clinic. Wait for it to finish."))
 	}
 	s, recovery, err := clinic.Setup(ctx, a.vaultOptions(), a.deps(), req)
 	if err != nil {

@@ -51,6 +51,13 @@ var methodPerms = map[string]string{
 	"AddDocument": auth.PermChartWrite, "ListDocuments": auth.PermChartRead, "GetDocument": auth.PermChartRead,
 	"SaveSummaryPDF": auth.PermChartRead, "RecordHistory": auth.PermChartRead, "SaveDocument": auth.PermChartRead,
 	"ExportFHIR": auth.PermChartRead, "StartFHIRImport": auth.PermChartWrite, "FHIRImportStatus": auth.PermChartWrite,
+
+	// Sync (docs/sync-app.md). JoinClinic and JoinStatus work only on the
+	// setup screen, before any vault exists.
+	"JoinClinic": public, "JoinStatus": public,
+	"SyncStatus": session, "SyncNow": session,
+	"ConnectServer": auth.PermUsersManage, "CreateEnrollmentPackage": auth.PermUsersManage,
+	"ListConflicts": auth.PermChartRead, "ResolveConflict": auth.PermChartWrite,
 }
 
 // User is the signed-in user as the UI shows it.
@@ -77,6 +84,9 @@ type Status struct {
 	IdleMinutes      int      `json:"idleMinutes"`
 	Problem          *Problem `json:"problem,omitempty"`
 	User             *User    `json:"user,omitempty"`
+	// NoAccounts: a laptop that joined a clinic has no account until the
+	// clinic's accounts arrive by sync (login screen only).
+	NoAccounts bool `json:"noAccounts"`
 }
 
 // Session screens.
@@ -99,10 +109,13 @@ func (a *App) Status() Status {
 			a.cfg.Log.Warn("no usable OS keyring", "cause", err.Error())
 			st.KeyringAvailable, st.KeyringHelp = false, keyringHelp
 		}
-	case ScreenFatal:
+	case ScreenFatal, ScreenErased:
 		st.Problem = a.fatal
 	case ScreenLogin:
 		st.Clinic, st.Notice = svc.Info.Name, a.notice(svc)
+		if ok, err := svc.Users.HasUsers(context.Background()); err == nil && !ok {
+			st.NoAccounts = true
+		}
 	}
 	a.mu.Unlock()
 	if st.Screen != ScreenLogin || sid == "" {

@@ -41,6 +41,9 @@ type State struct {
 	Pending     int    // versions in the outbox
 	Conflicts   int    // records with more than one head (Counts decides which)
 	Erased      bool   // the server said to erase this laptop
+	Attempts    int    // syncs tried since the loop started
+	Kicks       int    // syncs asked for by Kick
+	Served      int    // Kicks asked before the last finished sync began
 }
 
 // Loop is the background sync of one open vault.
@@ -122,6 +125,7 @@ func (l *Loop) Kick() {
 	l.mu.Lock()
 	if !l.state.Erased {
 		l.state.Syncing = true
+		l.state.Kicks++
 	}
 	l.mu.Unlock()
 	select {
@@ -226,6 +230,7 @@ func (l *Loop) once(ctx context.Context) bool {
 	start := l.Now()
 	l.mu.Lock()
 	l.state.Syncing, l.state.Phase, l.state.Done, l.state.Total, l.state.LastAttempt = true, "push", 0, 0, start
+	kicks := l.state.Kicks
 	l.mu.Unlock()
 	res, err := l.Client.Sync(ctx)
 	var stepErr error
@@ -246,6 +251,10 @@ func (l *Loop) once(ctx context.Context) bool {
 	defer l.mu.Unlock()
 	st := &l.state
 	st.Syncing, st.Phase = false, ""
+	st.Attempts++
+	if ctx.Err() == nil {
+		st.Served = kicks
+	}
 	switch {
 	case errors.Is(err, ErrErase):
 		st.Erased, st.Online = true, true
