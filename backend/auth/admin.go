@@ -89,6 +89,11 @@ func (s *Service) adminChange(ctx context.Context, by User, id, action, detail s
 				return err
 			}
 		}
+		if action != "user.unlock" { // a lockout is this laptop's own
+			if err := s.versionAccount(ctx, tx, by.Username, u.ID, changedGroups[action]...); err != nil {
+				return err
+			}
+		}
 		_, err = s.log.Append(ctx, tx, audit.Event{Username: by.Username, Roles: by.Roles, Action: action, Outcome: audit.Success,
 			RecordID: u.ID, Detail: detail})
 		return err
@@ -97,6 +102,14 @@ func (s *Service) adminChange(ctx context.Context, by User, id, action, detail s
 		return Account{}, err
 	}
 	return s.Account(ctx, id)
+}
+
+// changedGroups says which groups of the account's state an
+// administrator's action changes (account.go).
+var changedGroups = map[string][]string{
+	"user.roles":          {groupRoles},
+	"user.password_reset": {groupPassword},
+	"user.mfa_reset":      {groupMFA},
 }
 
 // SetRoles replaces an account's roles and ends its sessions.
@@ -271,6 +284,9 @@ func (s *Service) Approve(ctx context.Context, by User, requestID string) error 
 		}
 		// The account is kept (the audit trail names it) but can never sign in again.
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = 1, disabled_reason = 'deleted', epoch = epoch + 1 WHERE id = ?", target); err != nil {
+			return err
+		}
+		if err := s.versionAccount(ctx, tx, by.Username, target); err != nil {
 			return err
 		}
 		_, err = s.log.Append(ctx, tx, audit.Event{Username: by.Username, Roles: by.Roles, Action: "user.delete_approve",

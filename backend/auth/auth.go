@@ -14,6 +14,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"outpost/backend/audit"
@@ -139,6 +140,12 @@ type Service struct {
 	base   Policy
 	ids    *ehr.IDs
 	dummy  string // hash verified for unknown users, so both cost the same
+
+	mu         sync.Mutex
+	accountLog AccountLog      // where account versions go (SetAccountLog)
+	registry   SessionRegistry // sessions across devices (SetRegistry)
+	regTimeout time.Duration
+	regTouched map[string]time.Time // session id -> last remote touch
 }
 
 // New returns a Service with the default policy.
@@ -213,6 +220,9 @@ func (s *Service) CreateUser(ctx context.Context, tx *sql.Tx, actor string, nu N
 			return User{}, invalid("username", "This username is taken.")
 		}
 		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	if err := s.versionAccount(ctx, tx, actor, u.ID, groupRoles, groupPassword, groupMFA); err != nil {
+		return User{}, err
 	}
 	if _, err := s.log.Append(ctx, tx, audit.Event{Username: actor, Action: "user.create", Outcome: audit.Success,
 		RecordID: u.ID, Detail: "roles " + strings.Join(u.Roles, ",")}); err != nil {

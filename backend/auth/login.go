@@ -64,6 +64,19 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 	}
 	ok = ok && known
 
+	// Sessions across devices: the new session is registered with the
+	// clinic server before it exists here, so that the sign-in below can
+	// count the other laptops' sessions. Only a right password gets
+	// this far; a refusal below ends it at the server again.
+	var rc remoteCheck
+	sid, err := randomID(s.rand)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if ok && !u.Disabled {
+		rc = s.startRemote(ctx, u, sid, pol.IdleFor(u.Roles))
+	}
+
 	var res LoginResult
 	var refusal error
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -102,6 +115,9 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 			if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = 1, disabled_reason = 'inactive', epoch = epoch + 1 WHERE id = ?", u.ID); err != nil {
 				return err
 			}
+			if err := s.versionAccount(ctx, tx, "system", u.ID); err != nil {
+				return err
+			}
 			if err := s.alerts.Raise(ctx, tx, audit.AlertInactive, "account disabled after "+fmt.Sprint(int(pol.Inactive.Hours()/24))+" days without sign-in", u.Username, ""); err != nil {
 				return err
 			}
@@ -118,21 +134,36 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 		if err != nil {
 			return err
 		}
+		limitErr := ehr.Errorf(ehr.EForbidden,
+			"This account already has %d active sessions. Sign out of one of them, or wait until it locks, before signing in again.", pol.MaxSessions)
 		if len(active) >= pol.MaxSessions {
-			return fail("session limit", ehr.Errorf(ehr.EForbidden,
-				"This account already has %d active sessions. Sign out of one of them, or wait until it locks, before signing in again.", pol.MaxSessions))
+			return fail("session limit", limitErr)
 		}
+		// S22 across devices: this laptop's sessions and the others'.
+		if len(active)+len(rc.others) >= pol.MaxSessions {
+			return fail(fmt.Sprintf("session limit across devices (%d here, %d on other laptops)", len(active), len(rc.others)), limitErr)
+		}
+		elsewhere := ""
 		for _, a := range active {
 			if a.Workstation != workstation {
-				// S34: the same account is in use on another workstation.
-				if _, err := s.log.Append(ctx, tx, audit.Event{Username: u.Username, Roles: u.Roles, Action: "session.concurrent",
-					Outcome: audit.Success, RecordID: u.ID, Detail: "also active on " + a.Workstation}); err != nil {
-					return err
-				}
-				if err := s.alerts.Raise(ctx, tx, audit.AlertConcurrent, "signed in while also active on "+a.Workstation, u.Username, ""); err != nil {
-					return err
-				}
+				elsewhere = a.Workstation
 				break
+			}
+		}
+		if len(rc.others) > 0 {
+			if elsewhere != "" {
+				elsewhere += ", "
+			}
+			elsewhere += deviceNames(rc.others)
+		}
+		if elsewhere != "" {
+			// S34: the same account is in use on another workstation.
+			if _, err := s.log.Append(ctx, tx, audit.Event{Username: u.Username, Roles: u.Roles, Action: "session.concurrent",
+				Outcome: audit.Success, RecordID: u.ID, Detail: "also active on " + elsewhere}); err != nil {
+				return err
+			}
+			if err := s.alerts.Raise(ctx, tx, audit.AlertConcurrent, "signed in while also active on "+elsewhere, u.Username, ""); err != nil {
+				return err
 			}
 		}
 		if res.Last, res.FailedSince, err = s.history(ctx, tx, u.ID); err != nil {
@@ -143,6 +174,10 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 		case u.temp == 1:
 			stage = StagePassword
 			if _, err := tx.ExecContext(ctx, "UPDATE users SET password_temp = 2 WHERE id = ?", u.ID); err != nil {
+				return err
+			}
+			// Used here, so used on every laptop.
+			if err := s.versionAccount(ctx, tx, u.Username, u.ID); err != nil {
 				return err
 			}
 		case u.MFAEnabled:
@@ -156,13 +191,31 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET last_login = ? WHERE id = ?", stamp(now), u.ID); err != nil {
 			return err
 		}
-		sess, err := s.startSession(ctx, tx, u, workstation, stage, now)
+		// The sign-in time reaches the other laptops at most once a day
+		// (their inactivity rule, S24).
+		var synced string
+		if err := tx.QueryRowContext(ctx, "SELECT active_synced FROM users WHERE id = ?", u.ID).Scan(&synced); err != nil {
+			return err
+		}
+		if now.Sub(parse(synced)) >= activeEvery {
+			if err := s.versionAccount(ctx, tx, u.Username, u.ID); err != nil {
+				return err
+			}
+		}
+		sess, err := s.startSession(ctx, tx, sid, u, workstation, stage, now)
 		if err != nil {
 			return err
 		}
 		res.Session = sess
-		return s.recordAttempt(ctx, tx, u, workstation, true, "stage "+stageName(stage))
+		detail := "stage " + stageName(stage)
+		if rc.err != nil {
+			detail += "; sessions on other laptops not checked (clinic server unreachable)"
+		}
+		return s.recordAttempt(ctx, tx, u, workstation, true, detail)
 	})
+	if rc.started && (err != nil || refusal != nil) {
+		s.endRemote(u.ID, sid, true)
+	}
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}

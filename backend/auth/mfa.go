@@ -66,6 +66,10 @@ func (s *Service) VerifyMFA(ctx context.Context, id, code string) (Session, erro
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				how = "recovery code"
+				// Used on every laptop: the account version carries it.
+				if err := s.versionAccount(ctx, tx, u.Username, u.ID); err != nil {
+					return err
+				}
 			}
 		}
 		if how == "" {
@@ -164,6 +168,9 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, id, code string) ([]str
 		if err := endAll(ctx, tx, u.ID); err != nil {
 			return err
 		}
+		if err := s.versionAccount(ctx, tx, u.Username, u.ID, groupMFA); err != nil {
+			return err
+		}
 		_, err := s.log.Append(ctx, tx, audit.Event{Username: u.Username, Roles: u.Roles, Session: id, Action: "user.mfa_enrol",
 			Outcome: audit.Success, RecordID: u.ID})
 		return err
@@ -214,6 +221,9 @@ func (s *Service) ChangePassword(ctx context.Context, id, current, next string) 
 			return err
 		}
 		if err := endAll(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if err := s.versionAccount(ctx, tx, u.Username, u.ID, groupPassword); err != nil {
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, audit.Event{Username: u.Username, Roles: u.Roles, Session: id, Action: "user.password_change",

@@ -33,11 +33,7 @@ type Session struct {
 // touchEvery limits how often a session's last activity is written.
 const touchEvery = 20 * time.Second
 
-func (s *Service) startSession(ctx context.Context, tx *sql.Tx, u User, workstation, stage string, now time.Time) (Session, error) {
-	id, err := randomID(s.rand)
-	if err != nil {
-		return Session{}, err
-	}
+func (s *Service) startSession(ctx context.Context, tx *sql.Tx, id string, u User, workstation, stage string, now time.Time) (Session, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, workstation, started, last_seen, stage, epoch)
 		VALUES (?,?,?,?,?,?,?)`, id, u.ID, workstation, stamp(now), stamp(now), stage, u.epoch); err != nil {
 		return Session{}, fmt.Errorf("start session: %w", err)
@@ -136,12 +132,13 @@ func (s *Service) check(ctx context.Context, id string, touch bool) (Session, er
 			return Session{}, fmt.Errorf("touch session: %w", err)
 		}
 		ss.LastSeen = now
+		s.touchRemote(u.ID, id, ss.Idle, false)
 	}
 	return ss, nil
 }
 
 func (s *Service) setLocked(ctx context.Context, ss Session, locked bool, why string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET locked = ?, last_seen = ? WHERE id = ?", locked, stamp(s.now()), ss.ID); err != nil {
 			return err
 		}
@@ -153,6 +150,17 @@ func (s *Service) setLocked(ctx context.Context, ss Session, locked bool, why st
 			Action: action, Outcome: audit.Success, RecordID: ss.User.ID, Detail: why})
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	// A locked session does not count against the limit here, nor at
+	// the server; unlocked, it counts again.
+	if locked {
+		s.endRemote(ss.User.ID, ss.ID, false)
+	} else {
+		s.touchRemote(ss.User.ID, ss.ID, ss.Idle, true)
+	}
+	return nil
 }
 
 // LockSession locks a session at the user's request (or the UI's idle timer).
@@ -210,10 +218,12 @@ func (s *Service) UnlockSession(ctx context.Context, id, password string) error 
 
 // End ends a session (sign-out, or a rule that ended it).
 func (s *Service) End(ctx context.Context, id, reason string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var userID, ended string
+	var userID string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var ended string
 		err := tx.QueryRowContext(ctx, "SELECT user_id, ended FROM sessions WHERE id = ?", id).Scan(&userID, &ended)
 		if errors.Is(err, sql.ErrNoRows) || ended != "" {
+			userID = ""
 			return nil
 		}
 		if err != nil {
@@ -230,6 +240,10 @@ func (s *Service) End(ctx context.Context, id, reason string) error {
 			Action: "session.end", Outcome: audit.Success, RecordID: u.ID, Detail: reason})
 		return err
 	})
+	if err == nil && userID != "" {
+		s.endRemote(userID, id, false)
+	}
+	return err
 }
 
 // setStage moves a session to its next stage ("" when fully signed in).

@@ -144,13 +144,19 @@ func Attach(ctx context.Context, v *vault.Vault, d Deps) (*Services, error) {
 		return nil, err
 	}
 	alerts.Log = log // the alerts raised through the services are audited
-	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
-		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass})
+	users, err := auth.New(v.W, v.R, log, d.Now, d.Rand, d.Passwords)
 	if err != nil {
 		return nil, err
 	}
-	users, err := auth.New(v.W, v.R, log, d.Now, d.Rand, d.Passwords)
+	// Accounts sync as versions (auth/account.go): the store projects
+	// pulled ones through auth, auth writes local changes through the store.
+	store, err := records.New(ctx, v.W, v.R, records.Config{Device: c.DeviceID, DeviceCode: c.DeviceCode, Now: d.Now, Rand: d.Rand,
+		Audit: log, Alerts: alerts, BreakGlass: auth.DefaultPolicy.BreakGlass, Accounts: users})
 	if err != nil {
+		return nil, err
+	}
+	users.SetAccountLog(store)
+	if _, err := users.BackfillAccounts(ctx); err != nil {
 		return nil, err
 	}
 	return &Services{Vault: v, Info: c, Audit: log, Alerts: alerts, Records: store, Users: users}, nil

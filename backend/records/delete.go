@@ -46,6 +46,9 @@ func (s *Store) recordFacts(ctx context.Context, q querier, id string) (ver ehr.
 	if ver, err = scanVersion(row); err != nil {
 		return ehr.Version{}, "", err
 	}
+	if ver.Kind == ehr.KindAccount { // not a record anyone may read or delete here
+		return ehr.Version{}, "", ehr.Errorf(ehr.ENotFound, "No such record.")
+	}
 	if ver.Kind == ehr.KindPatient {
 		return ver, id, nil
 	}
@@ -203,6 +206,9 @@ func (s *Store) setDeleted(ctx context.Context, tx *sql.Tx, a Actor, id string, 
 
 // reproject updates the projection of any kind after a new version.
 func (s *Store) reproject(ctx context.Context, tx *sql.Tx, v ehr.Version) error {
+	if v.Kind == ehr.KindAccount { // every head, merged by auth (account.go)
+		return s.projectAccount(ctx, tx, v.RecordID)
+	}
 	if v.Kind == ehr.KindPatient {
 		p, err := ehr.ParsePatientBody(v.Body)
 		if err != nil {
@@ -272,4 +278,5 @@ var decoders = map[string]func([]byte) (any, error){
 	ehr.KindImmunization: decoderOf(Immunizations),
 	ehr.KindNote:         decoderOf(Notes),
 	ehr.KindDocument:     decoderOf(Documents),
+	ehr.KindAccount:      func(b []byte) (any, error) { return ehr.ParseAccountBody(b) },
 }

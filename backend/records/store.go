@@ -34,6 +34,9 @@ type Config struct {
 	Audit      *audit.Log
 	Alerts     *audit.Alerts
 	BreakGlass time.Duration // how long an emergency access lasts; zero: one hour
+	// Accounts projects account versions (ehr.KindAccount) into the
+	// users table: backend/auth. Nil: they are stored, not projected.
+	Accounts AccountProjector
 }
 
 // Store reads and writes records in a vault's database: w is the single
@@ -154,7 +157,7 @@ func (s *Store) History(ctx context.Context, a Actor, recordID string) ([]ehr.Ve
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT version_id, record_id, kind, parents, hlc, author, device, reason, deleted, body
-		FROM versions WHERE record_id = ? ORDER BY hlc, seq`, recordID)
+		FROM versions WHERE record_id = ? AND kind <> 'account' ORDER BY hlc, seq`, recordID)
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
