@@ -76,6 +76,20 @@ func LoadSettings(ctx context.Context, db *sql.DB) (Settings, error) {
 	return s, nil
 }
 
+// FormatFingerprint writes a certificate's SHA-256 as upper-case hex
+// pairs joined by colons, as outpost-server and openssl print it.
+func FormatFingerprint(fp [32]byte) string {
+	const hexdigits = "0123456789ABCDEF"
+	out := make([]byte, 0, 95)
+	for i, b := range fp {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, hexdigits[b>>4], hexdigits[b&15])
+	}
+	return string(out)
+}
+
 // Execer is a database or a transaction.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
