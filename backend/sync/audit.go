@@ -28,8 +28,12 @@ import (
 // at enrollment, so it is as trustworthy as the enrollment itself. A
 // server that later presents another key is refused (ErrReceiptKey).
 
-// metaReceiptKey is where the server's receipt key is pinned.
-const metaReceiptKey = "sync_receipt_key"
+// The meta keys of audit shipping: the pinned receipt key, and the
+// latest receipt (JSON), kept as evidence of the copy off the laptop.
+const (
+	metaReceiptKey = "sync_receipt_key"
+	metaReceipt    = "sync_audit_receipt"
+)
 
 // Batches: at most shipBatch events and shipBatchBytes of event lines
 // (well under syncproto.MaxAuditDecoded) per shipment. Tests lower them.
@@ -144,7 +148,7 @@ func (c *Client) ShipAudit(ctx context.Context, db *sql.DB, log *audit.Log, aler
 		}
 	}
 	if cp.AcknowledgedAt.IsZero() {
-		if err := acknowledge(ctx, db, cp.Seq, res.Receipt.ReceivedAt); err != nil {
+		if err := acknowledge(ctx, db, cp.Seq, res.Receipt); err != nil {
 			return res, err
 		}
 		cp.AcknowledgedAt = res.Receipt.ReceivedAt.UTC()
@@ -153,19 +157,48 @@ func (c *Client) ShipAudit(ctx context.Context, db *sql.DB, log *audit.Log, aler
 	return res, nil
 }
 
-func acknowledge(ctx context.Context, db *sql.DB, seq int64, at time.Time) error {
+// acknowledge marks checkpoint seq acknowledged at the receipt's time
+// and keeps the receipt, in one transaction.
+func acknowledge(ctx context.Context, db *sql.DB, seq int64, r syncproto.Receipt) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("acknowledge audit checkpoint: %w", err)
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("acknowledge audit checkpoint: %w", err)
 	}
 	defer tx.Rollback()
-	if err := audit.Acknowledge(ctx, tx, seq, at); err != nil {
+	if err := audit.Acknowledge(ctx, tx, seq, r.ReceivedAt); err != nil {
 		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		metaReceipt, string(raw)); err != nil {
+		return fmt.Errorf("keep the audit receipt: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("acknowledge audit checkpoint: %w", err)
 	}
 	return nil
+}
+
+// LastReceipt returns the server's receipt for the newest checkpoint
+// acknowledged by shipping (the server's signed word that it holds this
+// laptop's trail up to it); false when there is none yet.
+func LastReceipt(ctx context.Context, db *sql.DB) (syncproto.Receipt, bool, error) {
+	var raw string
+	err := db.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", metaReceipt).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return syncproto.Receipt{}, false, nil
+	}
+	if err != nil {
+		return syncproto.Receipt{}, false, fmt.Errorf("audit receipt: %w", err)
+	}
+	var r syncproto.Receipt
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return syncproto.Receipt{}, false, fmt.Errorf("audit receipt: %w", err)
+	}
+	return r, true, nil
 }
 
 // pinReceiptKey returns the pinned receipt key, pinning got when none is.

@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -138,10 +139,14 @@ func TestAuditShippingAcknowledges(t *testing.T) {
 	if err != nil || st.Overdue || st.Acknowledged.Seq != head {
 		t.Fatalf("after shipping: %+v %v", st, err)
 	}
-	// The receipt is signed by the key the server prints, now pinned.
+	// The receipt is signed by the key the server prints, now pinned, and
+	// kept in the vault.
 	pinned, err := sync.ReceiptKey(ctx, l.v.W)
 	if err != nil || !res.Receipt.Verify(pinned) {
 		t.Fatalf("receipt does not verify with the pinned key: %v", err)
+	}
+	if kept, ok, err := sync.LastReceipt(ctx, l.v.W); err != nil || !ok || !kept.Verify(pinned) || kept.Seq != head {
+		t.Fatalf("kept receipt %+v %v %v", kept, ok, err)
 	}
 	if printed := strings.TrimSpace(srv.Run(t, "receipt-key", "--data-dir", srv.Dir)); printed != b64(pinned) {
 		t.Fatalf("receipt-key prints %s, the laptop pinned %s", printed, b64(pinned))
@@ -287,5 +292,28 @@ func TestAuditVerifyFindsTamperedServer(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "BROKEN: audit chain breaks at event 2: its content does not match its hash") {
 		t.Fatalf("audit verify after tampering: %v\n%s", err, out)
+	}
+}
+
+// A server that signs receipts with another key than the one pinned is
+// refused, and the laptop alerts.
+func TestAuditReceiptKeyMismatch(t *testing.T) {
+	srv := startServer(t)
+	l := newAuditLaptop(t, srv, "ada")
+	if _, err := l.s.RegisterPatient(ctx, l.actor, patient("Zembalowski", "Lowland")); err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	if _, err := l.v.W.Exec("INSERT INTO meta (key, value) VALUES ('sync_receipt_key', ?)", b64(other)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.c.ShipAudit(ctx, l.v.W, l.log); !errors.Is(err, sync.ErrReceiptKey) {
+		t.Fatalf("ship with another key pinned: %v", err)
+	}
+	if len(l.alerts) != 1 || l.alerts[0] != "audit-receipt-key" {
+		t.Fatalf("alerts %v", l.alerts)
+	}
+	if st, err := audit.ShippingState(ctx, l.v.W, time.Now()); err != nil || st.Acknowledged.Seq != 0 {
+		t.Fatalf("acknowledged: %+v %v", st, err)
 	}
 }
