@@ -49,11 +49,20 @@ const ScreenErased = "erased"
 // erasedMessage is what the erased screen says.
 const erasedMessage = "The clinic revoked this laptop, so Outpost erased its data here: the vault key was removed from the keyring and the vault file overwritten. The clinic's records are safe on the clinic server and the other laptops. To use this laptop again, ask the administrator for a new enrollment package and join the clinic."
 
-// afterSync are the steps run after each successful sync: audit shipping
-// ((*sync.Client).ShipAudit, backend/sync/audit.go) and the registration
-// of this laptop's sessions with the server are wired here when they land.
+// afterSync are the steps run after each successful sync: the audit
+// trail is shipped to the server (S31, S33), whose signed receipt marks
+// the checkpoint acknowledged off this laptop. The registration of this
+// laptop's sessions with the server (S22, S34 across devices) is to be
+// added here as a step once its client lands.
 func (a *App) afterSync(svc *clinic.Services, c *outsync.Client) []outsync.Step {
-	return nil
+	return []outsync.Step{{Name: "audit", Run: func(ctx context.Context) error {
+		alerts, err := svc.Alerts.List(ctx, svc.Vault.R, 500)
+		if err != nil {
+			return err
+		}
+		_, err = c.ShipAudit(ctx, svc.Vault.W, svc.Audit, alerts...)
+		return err
+	}}}
 }
 
 // startSync starts the background loop when the laptop is enrolled.

@@ -231,7 +231,7 @@ func TestSyncConnectServer(t *testing.T) {
 		t.Errorf("connecting twice: %v", err)
 	}
 	st = syncNow(t, e.admin)
-	if !st.Online || st.LastSync == "" || st.LastErrorCode != "" || st.Pending != 0 || st.Conflicts != 0 {
+	if !st.Online || st.LastSync == "" || st.LastErrorCode != "" || st.Pending != 0 || st.Conflicts != 0 || st.AuditShippedAt == "" {
 		t.Errorf("after sync: %+v", st)
 	}
 	// Settings survive a restart; the loop starts with the vault.
