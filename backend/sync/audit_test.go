@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -315,5 +316,55 @@ func TestAuditReceiptKeyMismatch(t *testing.T) {
 	}
 	if st, err := audit.ShippingState(ctx, l.v.W, time.Now()); err != nil || st.Acknowledged.Seq != 0 {
 		t.Fatalf("acknowledged: %+v %v", st, err)
+	}
+}
+
+// A laptop that purged old events after copying them to removable media
+// ships for the first time from its anchor, which its signed checkpoint
+// vouches for; the server's copy starts there and verifies.
+func TestAuditShippingAfterPurge(t *testing.T) {
+	srv := startServer(t)
+	l := newAuditLaptop(t, srv, "ada")
+	l.set(time.Now().AddDate(-12, 0, 0))
+	for range 5 {
+		tx, err := l.v.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.log.Append(ctx, tx, audit.Event{Username: "nurse.ada", Roles: []string{"nurse"}, Action: "test.read", Outcome: audit.Success}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Copied off on removable media, then purged by two people.
+	if _, err := l.log.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var copied bytes.Buffer
+	if _, err := audit.Export(ctx, l.v.W, l.now(), &copied); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.AcknowledgeCopy(ctx, l.v.W, copied.Bytes(), l.now()); err != nil {
+		t.Fatal(err)
+	}
+	l.set(time.Now())
+	a := audit.PurgeActor{UserID: "u-a", Username: "officer.a", Roles: []string{"officer"}, Session: "s-a"}
+	b := audit.PurgeActor{UserID: "u-b", Username: "admin.b", Roles: []string{"administrator"}, Session: "s-b"}
+	if _, err := l.log.RequestPurge(ctx, "req-1", a, "retention reached", audit.DefaultRetentionYears); err != nil {
+		t.Fatal(err)
+	}
+	purged, err := l.log.ApprovePurge(ctx, "req-1", b, audit.DefaultRetentionYears)
+	if err != nil || purged.Anchor.Seq == 0 {
+		t.Fatalf("purge: %+v %v", purged, err)
+	}
+	res := l.ship(t)
+	if head := l.head(t); res.Acknowledged.Seq != head || res.Sent != int(head-purged.Anchor.Seq) {
+		t.Fatalf("shipment after the purge: %+v (anchor %d, head %d)", res, purged.Anchor.Seq, head)
+	}
+	out := srv.Run(t, "audit", "verify", "--data-dir", srv.Dir)
+	if !strings.Contains(out, fmt.Sprintf("OK (after purged event %d)", purged.Anchor.Seq)) {
+		t.Fatalf("audit verify:\n%s", out)
 	}
 }
