@@ -129,7 +129,9 @@ func (a *App) start(ctx context.Context) {
 		a.setFatal("start", err)
 		return
 	}
-	if err := a.attach(ctx, v); err != nil {
+	if err := a.attach(ctx, v); errors.Is(err, errJoinErased) {
+		return
+	} else if err != nil {
 		v.Close()
 		a.setFatal("start", err)
 		return

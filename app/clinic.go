@@ -15,8 +15,25 @@ func (a *App) deps() clinic.Deps {
 		Report: func(err error) { a.cfg.Log.Error("audit alarm failed", "cause", err.Error()) }}
 }
 
-// attach wires the services over an open vault. Caller holds a.mu.
+// errJoinErased: the vault was a join interrupted before its first sync
+// completed, and was erased; the setup screen is shown again.
+var errJoinErased = errors.New("an unfinished join was erased")
+
+// attach wires the services over an open vault. Caller holds a.mu. A
+// vault left by a join that never finished its first sync is erased
+// instead (errJoinErased), and the setup screen comes back.
 func (a *App) attach(ctx context.Context, v *vault.Vault) error {
+	if unfinished, err := clinic.JoinUnfinished(ctx, v); err != nil {
+		return err
+	} else if unfinished {
+		v.Close()
+		if err := vault.Erase(a.vaultOptions()); err != nil {
+			return err
+		}
+		a.cfg.Log.Warn("a join interrupted before its first sync was erased")
+		a.state = ScreenSetup
+		return errJoinErased
+	}
 	s, err := clinic.Attach(ctx, v, a.deps())
 	if err != nil {
 		return err
@@ -78,7 +95,9 @@ func (a *App) Unlock(passphrase string) error {
 		a.setFatal("Unlock", err)
 		return a.fatal
 	}
-	if err := a.attach(ctx, v); err != nil {
+	if err := a.attach(ctx, v); errors.Is(err, errJoinErased) {
+		return problem(a.cfg.Log, "Unlock", ehr.Errorf(ehr.EVault, "Joining the clinic did not finish on this laptop, so its unfinished vault was erased. Join again."))
+	} else if err != nil {
 		v.Close()
 		a.setFatal("Unlock", err)
 		return a.fatal

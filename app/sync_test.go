@@ -406,3 +406,34 @@ func TestSyncJoinClinic(t *testing.T) {
 		t.Errorf("second try: %+v %+v", p, p.Problem)
 	}
 }
+
+// A join interrupted before its first sync completed (the app closed,
+// the computer stopped) leaves a vault marked unfinished: the next start
+// erases it and shows the setup screen again.
+func TestJoinUnfinishedIsErased(t *testing.T) {
+	srv := startServer(t)
+	e := newClinic(t)
+	if _, err := e.admin.ConnectServer(connectReq(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	b := joinedLaptop(t, e, e.admin, srv)
+	Stop(b)
+	o := vault.Options{Dir: b.cfg.DataDir, Keyring: b.cfg.Keyring}
+	v, err := vault.Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.W.Exec("INSERT INTO meta (key, value) VALUES ('join_unfinished', '1')"); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	again := New(b.cfg)
+	Start(context.Background(), again)
+	t.Cleanup(func() { Stop(again) })
+	if st := again.Status(); st.Screen != ScreenSetup {
+		t.Errorf("screen %q, want setup", st.Screen)
+	}
+	if _, err := vault.ReadMeta(o.Dir); !errors.Is(err, vault.ErrNoVault) {
+		t.Errorf("the unfinished vault is still there: %v", err)
+	}
+}

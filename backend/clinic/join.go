@@ -124,7 +124,24 @@ func Join(ctx context.Context, o vault.Options, d Deps, req JoinRequest, progres
 	if _, err := c.Sync(ctx); err != nil {
 		return fail(s, err)
 	}
+	if _, err := s.Vault.W.ExecContext(ctx, "DELETE FROM meta WHERE key = 'join_unfinished'"); err != nil {
+		return fail(s, fmt.Errorf("join: %w", err))
+	}
 	return s, recovery, nil
+}
+
+// metaUnfinished marks a joined vault whose first sync has not completed:
+// the app was closed (or the computer stopped) in the middle of a join.
+const metaUnfinished = "join_unfinished"
+
+// JoinUnfinished reports whether v is a join that never completed its
+// first sync; such a vault holds nothing worth keeping and is erased.
+func JoinUnfinished(ctx context.Context, v *vault.Vault) (bool, error) {
+	var n int
+	if err := v.R.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE key = 'join_unfinished'").Scan(&n); err != nil {
+		return false, fmt.Errorf("join state: %w", err)
+	}
+	return n > 0, nil
 }
 
 // joinError says what failed and what to do: the vault was erased; the
@@ -167,6 +184,7 @@ func initJoined(ctx context.Context, v *vault.Vault, d Deps, clinicName, keyStor
 		"device_code": code,
 		"notice":      DefaultNotice,
 		"clinic_key":  key.String(),
+		metaUnfinished: "1", // until the first sync has completed
 	} {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", k, val); err != nil {
 			return fmt.Errorf("join: %w", err)

@@ -233,3 +233,28 @@ func TestResolveTombstoneVersusEdit(t *testing.T) {
 		})
 	}
 }
+
+// A restricted chart's conflicts are listed only to whoever may open the
+// chart; resolving one is refused to anyone else.
+func TestResolveRestrictedChart(t *testing.T) {
+	a, _, id, hs := conflicted(t)
+	pid := current(t, a, id).Value.PatientID
+	if _, err := a.s.SetRestricted(ctx, a.actor, pid, true, "sensitive diagnosis"); err != nil {
+		t.Fatal(err)
+	}
+	other := records.Actor{UserID: "u9", Username: "dr.other", Roles: []string{"clinician"}, Session: "s9"}
+	for _, tc := range []struct {
+		name  string
+		actor records.Actor
+		want  int
+	}{{"responsible clinician", a.actor, 1}, {"another clinician", other, 0}} {
+		ds, err := a.s.ConflictDetails(ctx, tc.actor, "")
+		if err != nil || len(ds) != tc.want {
+			t.Errorf("%s: %d conflicts listed, want %d (%v)", tc.name, len(ds), tc.want, err)
+		}
+	}
+	_, err := a.s.Resolve(ctx, other, records.Resolution{RecordID: id, Heads: hs, Keep: hs[0], Reason: "keep the first"})
+	if got := ehr.ErrorCode(err); got != ehr.ERestricted {
+		t.Errorf("resolve by another clinician: %q (%v)", got, err)
+	}
+}
