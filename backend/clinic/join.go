@@ -179,11 +179,11 @@ func initJoined(ctx context.Context, v *vault.Vault, d Deps, clinicName, keyStor
 	}
 	defer tx.Rollback()
 	for k, val := range map[string]string{
-		"clinic_name": name,
-		"device_id":   deviceID,
-		"device_code": code,
-		"notice":      DefaultNotice,
-		"clinic_key":  key.String(),
+		"clinic_name":  name,
+		"device_id":    deviceID,
+		"device_code":  code,
+		"notice":       DefaultNotice,
+		"clinic_key":   key.String(),
 		metaUnfinished: "1", // until the first sync has completed
 	} {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", k, val); err != nil {
