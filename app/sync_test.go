@@ -437,3 +437,36 @@ func TestJoinUnfinishedIsErased(t *testing.T) {
 		t.Errorf("the unfinished vault is still there: %v", err)
 	}
 }
+
+// With the server down the status says offline with a plain message and
+// an incident id, and the next attempt backs off; once the server is
+// back a sync succeeds and the message goes.
+func TestSyncOfflineThenBack(t *testing.T) {
+	srv := startServer(t)
+	e := newClinic(t)
+	if _, err := e.admin.ConnectServer(connectReq(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	syncNow(t, e.admin)
+	srv.Kill()
+	e.patient(e.admin)
+	st := syncNow(t, e.admin)
+	if st.Online || st.LastErrorCode != "E_OFFLINE" || !strings.Contains(st.LastError, "incident") || st.Pending == 0 {
+		t.Errorf("offline: %+v", st)
+	}
+	for _, leak := range []string{srv.Addr, "dial", "tcp", "/"} {
+		if strings.Contains(st.LastError, leak) {
+			t.Errorf("the message shows %q: %s", leak, st.LastError)
+		}
+	}
+	last, _ := time.Parse(time.RFC3339, st.LastAttempt)
+	next, _ := time.Parse(time.RFC3339, st.NextAttempt)
+	if d := next.Sub(last); d < 0 || d > 5*time.Second {
+		t.Errorf("first backoff %v, want at most 5 s", d)
+	}
+	srv.Serve(t)
+	st = syncNow(t, e.admin)
+	if !st.Online || st.LastErrorCode != "" || st.LastError != "" || st.Pending != 0 {
+		t.Errorf("back online: %+v", st)
+	}
+}
