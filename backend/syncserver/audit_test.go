@@ -439,3 +439,32 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		t.Fatalf("verify after tampering: %+v %v", rep, err)
 	}
 }
+
+// P1, P4: the audit routes answer nothing without a valid signature; a
+// GET of the shipment path or a POST of the state path is not found.
+func TestAuditRoutesNeedASignature(t *testing.T) {
+	h, d, tr := newShipper(t, 1, nil)
+	stranger := h.newDevice()
+	for _, c := range []struct {
+		d       *device
+		method  string
+		uri     string
+		payload any
+		want    syncproto.Code
+	}{
+		{nil, http.MethodPost, syncproto.PathAudit, tr.shipment(1, 1), syncproto.CodeUnauthenticated},
+		{nil, http.MethodGet, syncproto.PathAuditState, nil, syncproto.CodeUnauthenticated},
+		{stranger, http.MethodPost, syncproto.PathAudit, tr.shipment(1, 1), syncproto.CodeUnauthenticated},
+		{stranger, http.MethodGet, syncproto.PathAuditState, nil, syncproto.CodeUnauthenticated},
+		{d, http.MethodGet, syncproto.PathAudit, nil, syncproto.CodeNotFound},
+		{d, http.MethodPost, syncproto.PathAuditState, nil, syncproto.CodeNotFound},
+		{d, http.MethodPost, syncproto.PathAudit, map[string]any{"device": "x", "events": []string{}, "extra": 1}, syncproto.CodeBadRequest},
+	} {
+		if er := refusal(t, h.plain(c.d, c.method, c.uri, c.payload)); er.Code != c.want {
+			t.Errorf("%s %s: %s, want %s", c.method, c.uri, er.Code, c.want)
+		}
+	}
+	if n := len(h.alerts()); n != 0 {
+		t.Errorf("%d alerts", n)
+	}
+}
