@@ -65,6 +65,10 @@ commands:
   audit verify [--public-key KEY] FILE | --data-dir D   check an exported
            trail (no vault or key needed) or the vault's; names the first bad
            event and exits 1
+  update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM]
+           verify the signed update repository (docs/updates.md) and show,
+           or install, the newest release of this tool
+  version  print this tool's version
 `
 
 func run(ctx context.Context, args []string, e env) int {
@@ -89,6 +93,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdExport(ctx, rest, e)
 	case "audit":
 		err = cmdAudit(ctx, rest, e)
+	case "update":
+		err = cmdUpdate(ctx, rest, e)
+	case "version":
+		err = cmdVersion(e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"outpost/backend/ehr"
+	"outpost/backend/update"
+	"outpost/backend/update/client"
+	"outpost/backend/update/source"
+)
+
+// version is set at build time with -ldflags "-X main.version=X.Y.Z".
+var version = "dev"
+
+// product is this binary's name in the update repository.
+const product = "outpost-admin"
+
+const updateUsage = `usage: outpost-admin update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM] [--target BINARY]
+  check   verify the repository's signed metadata and show the newest release
+  apply   install it: verified against its signed length and hash, the old
+          program kept next to it as <name>.previous
+`
+
+func cmdVersion(e env) error {
+	fmt.Fprintln(e.stdout, "outpost-admin", version)
+	return nil
+}
+
+func cmdUpdate(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "apply") {
+		fmt.Fprint(e.stderr, updateUsage)
+		return usageError{"update check or update apply"}
+	}
+	sub := args[0]
+	fs := flags("update "+sub, e)
+	repoFlag := fs.String("repo", "", "update repository: https:// URL or folder (USB stick)")
+	stateDir := fs.String("state-dir", "", "update state folder (default: the user's config folder/outpost/admin-update)")
+	caCert := fs.String("ca-cert", "", "PEM certificate(s) to trust for the https repository (default: the system's)")
+	target := fs.String("target", "", "binary to update (default: this program)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{"bad flags"}
+	}
+	if *repoFlag == "" {
+		return usageError{"--repo is required"}
+	}
+	var opts source.Options
+	if *caCert != "" {
+		pem, err := os.ReadFile(*caCert)
+		if err != nil {
+			return usageError{fmt.Sprintf("--ca-cert: %v", err)}
+		}
+		opts.RootCAs = x509.NewCertPool()
+		if !opts.RootCAs.AppendCertsFromPEM(pem) {
+			return usageError{"--ca-cert holds no PEM certificate"}
+		}
+	}
+	src, err := source.Parse(*repoFlag, opts)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *stateDir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return usageError{"no config folder: give --state-dir"}
+		}
+		*stateDir = filepath.Join(base, "outpost", "admin-update")
+	}
+	c, err := client.New(client.Config{Source: src, StateDir: *stateDir, Product: product, Running: version, Target: *target, Now: e.now})
+	if err != nil {
+		return updateError(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
+	a, err := c.Check(ctx)
+	if err != nil {
+		return updateError(err)
+	}
+	if !a.Found {
+		fmt.Fprintf(e.stdout, "outpost-admin %s is up to date (repository %s).\n", version, src)
+		return nil
+	}
+	kind := "Update"
+	if a.Security {
+		kind = "SECURITY UPDATE"
+	}
+	fmt.Fprintf(e.stdout, "%s available: outpost-admin %s (running %s), %d bytes.\n", kind, a.Version, version, a.Size)
+	if a.Notes != "" {
+		fmt.Fprintf(e.stdout, "Release notes:\n%s\n", a.Notes)
+	}
+	if sub == "check" {
+		return nil
+	}
+	inst, err := c.Apply(ctx, a)
+	if err != nil {
+		return updateError(err)
+	}
+	fmt.Fprintf(e.stdout, "Updated outpost-admin to %s. The previous program is kept at %s.\n", inst.Version, inst.Previous)
+	return nil
+}
+
+// updateError gives an operator the reason in one line.
+func updateError(err error) error {
+	switch {
+	case errors.Is(err, update.ErrRefused):
+		return ehr.Wrap(ehr.EForbidden, err.Error()+". The program was not changed.", err)
+	case errors.Is(err, update.ErrNoRoot), errors.Is(err, update.ErrUnknownVersion):
+		return ehr.Wrap(ehr.EInvalid, err.Error(), err)
+	}
+	return ehr.Wrap(ehr.ENotFound, "the update could not be completed: "+err.Error(), err)
+}

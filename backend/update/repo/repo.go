@@ -1,0 +1,439 @@
+// Package repo keeps an update repository for outpost-release: The Update
+// Framework's root, targets, snapshot and timestamp metadata (go-tuf),
+// signed offline with keys that live in a separate keys folder (the
+// administrators' removable media), and the release binaries under
+// targets/. The repository folder is public; it never holds a private key.
+package repo
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// Lifetimes of signed metadata. The timestamp is short so a client notices
+// a frozen repository within a week; the administrators refresh it weekly.
+const (
+	RootExpiry         = 365 * 24 * time.Hour
+	TargetsExpiry      = 365 * 24 * time.Hour
+	SnapshotExpiry     = 365 * 24 * time.Hour
+	TimestampExpiry    = 7 * 24 * time.Hour
+	MaxTimestampExpiry = 7 * 24 * time.Hour
+)
+
+// Errors callers branch on.
+var (
+	ErrNotARepo     = errors.New("not an update repository (run outpost-release init)")
+	ErrExists       = errors.New("the folder already holds an update repository")
+	ErrKeysInRepo   = errors.New("the keys folder must not be inside the repository (the repository is published)")
+	ErrTooFewKeys   = errors.New("the keys folder does not hold enough keys for the signature threshold")
+	ErrBadExpiry    = errors.New("timestamp expiry must be between one hour and 7 days")
+	ErrReleaseExist = errors.New("this release is already in the repository")
+)
+
+// Repo is an update repository opened with its keys.
+type Repo struct {
+	dir  string
+	keys *keyring
+	now  func() time.Time
+
+	Root      *metadata.Metadata[metadata.RootType]
+	Targets   *metadata.Metadata[metadata.TargetsType]
+	Snapshot  *metadata.Metadata[metadata.SnapshotType]
+	Timestamp *metadata.Metadata[metadata.TimestampType]
+}
+
+// Options are what every command needs.
+type Options struct {
+	Dir     string           // the repository folder
+	KeysDir string           // the keys folder (removable media)
+	Now     func() time.Time // clock (default time.Now)
+	Rand    io.Reader        // randomness for keys (nil: crypto/rand)
+	Warn    func(string)     // warnings for the administrator (key file modes)
+}
+
+func (o Options) clock() time.Time {
+	if o.Now == nil {
+		return time.Now().UTC()
+	}
+	return o.Now().UTC()
+}
+
+// checkFolders refuses a keys folder inside the repository or the reverse.
+func checkFolders(repoDir, keysDir string) error {
+	if repoDir == "" || keysDir == "" {
+		return errors.New("both a repository folder and a keys folder are needed")
+	}
+	r, err1 := filepath.Abs(repoDir)
+	k, err2 := filepath.Abs(keysDir)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	if r, e := filepath.EvalSymlinks(r); e == nil {
+		if k2, e := filepath.EvalSymlinks(k); e == nil {
+			k = k2
+		}
+		rel, e := filepath.Rel(r, k)
+		if e == nil && !strings.HasPrefix(rel, "..") {
+			return ErrKeysInRepo
+		}
+		if rel, e := filepath.Rel(k, r); e == nil && !strings.HasPrefix(rel, "..") {
+			return ErrKeysInRepo
+		}
+	}
+	return nil
+}
+
+// InitOptions shape a new repository.
+type InitOptions struct {
+	RootKeys      int // number of root keys (default 3)
+	RootThreshold int // signatures needed on root (default 2)
+}
+
+// Init creates the repository and its keys: root (2 of 3 by default),
+// targets, snapshot and timestamp, one key each. Private keys are written
+// only to the keys folder, mode 0600.
+func Init(o Options, opt InitOptions) (*Repo, error) {
+	if opt.RootKeys == 0 {
+		opt.RootKeys = 3
+	}
+	if opt.RootThreshold == 0 {
+		opt.RootThreshold = 2
+	}
+	if opt.RootKeys < 1 || opt.RootThreshold < 1 || opt.RootThreshold > opt.RootKeys || opt.RootKeys > 9 {
+		return nil, fmt.Errorf("root: %d of %d keys is not a valid threshold", opt.RootThreshold, opt.RootKeys)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("repository folder: %w", err)
+	}
+	if err := os.MkdirAll(o.KeysDir, 0o700); err != nil {
+		return nil, fmt.Errorf("keys folder: %w", err)
+	}
+	if err := checkFolders(o.Dir, o.KeysDir); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(o.Dir, "1.root.json")); err == nil {
+		return nil, ErrExists
+	}
+	kr, err := loadKeys(o.KeysDir, o.Warn)
+	if err != nil {
+		return nil, err
+	}
+	now := o.clock()
+	r := &Repo{dir: o.Dir, keys: kr, now: o.Now}
+	r.Root = metadata.Root(expiry(now, RootExpiry))
+	r.Root.Signed.ConsistentSnapshot = true
+	counts := map[string]int{metadata.ROOT: opt.RootKeys, metadata.TARGETS: 1, metadata.SNAPSHOT: 1, metadata.TIMESTAMP: 1}
+	for _, role := range []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP} {
+		for i := 0; i < counts[role]; i++ {
+			k, err := kr.generate(role, o.Rand)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.Root.Signed.AddKey(k, role); err != nil {
+				return nil, fmt.Errorf("add %s key: %w", role, err)
+			}
+		}
+	}
+	r.Root.Signed.Roles[metadata.ROOT].Threshold = opt.RootThreshold
+	r.Targets = metadata.Targets(expiry(now, TargetsExpiry))
+	r.Snapshot = metadata.Snapshot(expiry(now, SnapshotExpiry))
+	r.Timestamp = metadata.Timestamp(expiry(now, TimestampExpiry))
+	if err := os.MkdirAll(filepath.Join(o.Dir, "targets"), 0o755); err != nil {
+		return nil, fmt.Errorf("targets folder: %w", err)
+	}
+	if err := r.signRoot(nil); err != nil {
+		return nil, err
+	}
+	if err := r.publish(true, true, TimestampExpiry); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func expiry(now time.Time, d time.Duration) time.Time {
+	return now.Add(d).UTC().Truncate(time.Second)
+}
+
+var rootFile = regexp.MustCompile(`^([0-9]+)\.root\.json$`)
+
+// Open loads the repository's current metadata and the keys folder.
+func Open(o Options) (*Repo, error) {
+	if err := checkFolders(o.Dir, o.KeysDir); err != nil {
+		return nil, err
+	}
+	r, err := Load(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	r.now = o.Now
+	r.keys, err = loadKeys(o.KeysDir, o.Warn)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Load reads the repository's current metadata without keys (status).
+func Load(dir string) (*Repo, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotARepo, err)
+	}
+	latest := int64(0)
+	for _, e := range entries {
+		if m := rootFile.FindStringSubmatch(e.Name()); m != nil {
+			if n, err := strconv.ParseInt(m[1], 10, 64); err == nil && n > latest {
+				latest = n
+			}
+		}
+	}
+	if latest == 0 {
+		return nil, ErrNotARepo
+	}
+	r := &Repo{dir: dir}
+	if r.Root, err = metadata.Root().FromFile(filepath.Join(dir, fmt.Sprintf("%d.root.json", latest))); err != nil {
+		return nil, fmt.Errorf("read root: %w", err)
+	}
+	if r.Timestamp, err = metadata.Timestamp().FromFile(filepath.Join(dir, "timestamp.json")); err != nil {
+		return nil, fmt.Errorf("read timestamp: %w", err)
+	}
+	sv := r.Timestamp.Signed.Meta["snapshot.json"].Version
+	if r.Snapshot, err = metadata.Snapshot().FromFile(filepath.Join(dir, fmt.Sprintf("%d.snapshot.json", sv))); err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	tv := r.Snapshot.Signed.Meta["targets.json"].Version
+	if r.Targets, err = metadata.Targets().FromFile(filepath.Join(dir, fmt.Sprintf("%d.targets.json", tv))); err != nil {
+		return nil, fmt.Errorf("read targets: %w", err)
+	}
+	return r, nil
+}
+
+func (r *Repo) clock() time.Time {
+	if r.now == nil {
+		return time.Now().UTC()
+	}
+	return r.now().UTC()
+}
+
+// sign signs m with the keys of role held by the keys folder; fewer than
+// the threshold is an error.
+func sign[T metadata.Roles](r *Repo, m *metadata.Metadata[T], role string, root *metadata.Metadata[metadata.RootType]) error {
+	want := root.Signed.Roles[role]
+	signers, err := r.keys.signers(want.KeyIDs)
+	if err != nil {
+		return err
+	}
+	if len(signers) < want.Threshold {
+		return fmt.Errorf("%s needs %d signatures, the keys folder holds %d of its keys: %w", role, want.Threshold, len(signers), ErrTooFewKeys)
+	}
+	return signWith(m, signers)
+}
+
+func signWith[T metadata.Roles](m *metadata.Metadata[T], signers []signature.Signer) error {
+	m.ClearSignatures()
+	for _, s := range signers {
+		if _, err := m.Sign(s); err != nil {
+			return fmt.Errorf("sign: %w", err)
+		}
+	}
+	return nil
+}
+
+// signRoot signs the root with its own keys and, when prev is given (a
+// rotation), also with the previous root's keys, and writes N.root.json
+// and root.json.
+func (r *Repo) signRoot(prev *metadata.Metadata[metadata.RootType]) error {
+	ids := append([]string(nil), r.Root.Signed.Roles[metadata.ROOT].KeyIDs...)
+	if prev != nil {
+		old := prev.Signed.Roles[metadata.ROOT]
+		have, err := r.keys.signers(old.KeyIDs)
+		if err != nil {
+			return err
+		}
+		if len(have) < old.Threshold {
+			return fmt.Errorf("the new root must be signed by %d keys of the current root, the keys folder holds %d: %w", old.Threshold, len(have), ErrTooFewKeys)
+		}
+		ids = append(ids, old.KeyIDs...)
+	}
+	if n := len(dedupe(ids)); n == 0 {
+		return ErrTooFewKeys
+	}
+	signers, err := r.keys.signers(dedupe(ids))
+	if err != nil {
+		return err
+	}
+	if have := countHeld(r.keys, r.Root.Signed.Roles[metadata.ROOT].KeyIDs); have < r.Root.Signed.Roles[metadata.ROOT].Threshold {
+		return fmt.Errorf("root needs %d signatures, the keys folder holds %d of its keys: %w", r.Root.Signed.Roles[metadata.ROOT].Threshold, have, ErrTooFewKeys)
+	}
+	if err := signWith(r.Root, signers); err != nil {
+		return err
+	}
+	data, err := r.Root.ToBytes(true)
+	if err != nil {
+		return fmt.Errorf("encode root: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(r.dir, fmt.Sprintf("%d.root.json", r.Root.Signed.Version)), data, true); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(r.dir, "root.json"), data, false)
+}
+
+func countHeld(kr *keyring, ids []string) int {
+	n := 0
+	for _, id := range ids {
+		if _, ok := kr.keys[id]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// publish signs and writes, in an order a client can never trip over,
+// the targets (when targets is true), the snapshot (when snapshot is
+// true) and the timestamp, each with a new version.
+func (r *Repo) publish(targets, snapshot bool, tsExpiry time.Duration) error {
+	now := r.clock()
+	if targets {
+		if err := r.signTargets(now); err != nil {
+			return err
+		}
+	}
+	if snapshot {
+		if err := r.signSnapshot(now); err != nil {
+			return err
+		}
+	}
+	return r.signTimestamp(now, tsExpiry)
+}
+
+func (r *Repo) signTargets(now time.Time) error {
+	r.Targets.Signed.Version = r.nextVersion(r.Targets.Signed.Version, "targets")
+	r.Targets.Signed.Expires = expiry(now, TargetsExpiry)
+	if err := sign(r, r.Targets, metadata.TARGETS, r.Root); err != nil {
+		return err
+	}
+	data, err := r.Targets.ToBytes(true)
+	if err != nil {
+		return fmt.Errorf("encode targets: %w", err)
+	}
+	return writeAtomic(filepath.Join(r.dir, fmt.Sprintf("%d.targets.json", r.Targets.Signed.Version)), data, true)
+}
+
+func (r *Repo) signSnapshot(now time.Time) error {
+	tdata, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("%d.targets.json", r.Targets.Signed.Version)))
+	if err != nil {
+		return fmt.Errorf("read targets: %w", err)
+	}
+	r.Snapshot.Signed.Version = r.nextVersion(r.Snapshot.Signed.Version, "snapshot")
+	r.Snapshot.Signed.Expires = expiry(now, SnapshotExpiry)
+	r.Snapshot.Signed.Meta = map[string]*metadata.MetaFiles{"targets.json": metaFile(r.Targets.Signed.Version, tdata)}
+	if err := sign(r, r.Snapshot, metadata.SNAPSHOT, r.Root); err != nil {
+		return err
+	}
+	data, err := r.Snapshot.ToBytes(true)
+	if err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	return writeAtomic(filepath.Join(r.dir, fmt.Sprintf("%d.snapshot.json", r.Snapshot.Signed.Version)), data, true)
+}
+
+func (r *Repo) signTimestamp(now time.Time, d time.Duration) error {
+	sdata, err := os.ReadFile(filepath.Join(r.dir, fmt.Sprintf("%d.snapshot.json", r.Snapshot.Signed.Version)))
+	if err != nil {
+		return fmt.Errorf("read snapshot: %w", err)
+	}
+	r.Timestamp.Signed.Version = r.nextVersion(r.Timestamp.Signed.Version, "timestamp")
+	r.Timestamp.Signed.Expires = expiry(now, d)
+	r.Timestamp.Signed.Meta = map[string]*metadata.MetaFiles{"snapshot.json": metaFile(r.Snapshot.Signed.Version, sdata)}
+	if err := sign(r, r.Timestamp, metadata.TIMESTAMP, r.Root); err != nil {
+		return err
+	}
+	data, err := r.Timestamp.ToBytes(true)
+	if err != nil {
+		return fmt.Errorf("encode timestamp: %w", err)
+	}
+	return writeAtomic(filepath.Join(r.dir, "timestamp.json"), data, false)
+}
+
+// nextVersion is v+1, except that a freshly created role (version 1 and
+// no file yet) keeps 1.
+func (r *Repo) nextVersion(v int64, role string) int64 {
+	name := fmt.Sprintf("%d.%s.json", v, role)
+	if role == "timestamp" {
+		name = "timestamp.json"
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, name)); err != nil {
+		return v
+	}
+	return v + 1
+}
+
+func metaFile(version int64, data []byte) *metadata.MetaFiles {
+	h256 := sha256.Sum256(data)
+	return &metadata.MetaFiles{Version: version, Length: int64(len(data)), Hashes: metadata.Hashes{"sha256": h256[:]}}
+}
+
+// writeAtomic writes a public repository file (temp, fsync, rename);
+// exclusive refuses to replace an existing file (versioned metadata never
+// changes once published).
+func writeAtomic(path string, data []byte, exclusive bool) error {
+	if exclusive {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s already exists: refusing to change published metadata", filepath.Base(path))
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Chmod(0o644), f.Sync(), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// hashFile returns the length and SHA-256 of a file. Targets carry
+// SHA-256 alone: consistent-snapshot file names use it, and a TUF client
+// picks the first hash it finds to build the name.
+func hashFile(p string) (int64, []byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, h.Sum(nil), nil
+}
