@@ -53,11 +53,32 @@ type Result struct {
 	Pulled    int // versions new to this laptop
 	Conflicts int // records a pulled page left with two heads
 	Cursor    int64
+	// ServerRestored: the server held fewer versions than this laptop
+	// had applied (restored from an older backup); this sync sent back
+	// everything the laptop holds and pulled again from the start.
+	ServerRestored bool
 }
+
+// Kinds of alert the client raises (Client.Alert).
+const (
+	// AlertTampered: a version the server holds does not open with the
+	// clinic key.
+	AlertTampered = "sync-tampered"
+	// AlertMismatch: the server holds another version under an id this
+	// laptop wrote.
+	AlertMismatch = "sync-mismatch"
+	// AlertServerRestored: the server holds fewer versions than this
+	// laptop had applied; it was probably restored from an older backup.
+	AlertServerRestored = "sync-server-restored"
+)
 
 // ErrTampered is returned (and alerted) when a pulled version does not
 // open with the clinic key.
 var ErrTampered = errors.New("sync: a version from the server does not open with the clinic key")
+
+// errServerBehind: a pull found the server's head below the cursor; Sync
+// recovers (Result.ServerRestored).
+var errServerBehind = errors.New("sync: the server's head is below this laptop's cursor")
 
 // ErrErase is returned when the server says this laptop was revoked and
 // must erase its vault (vault.Erase): the caller closes the vault and
@@ -68,12 +89,27 @@ var ErrErase = errors.New("sync: this laptop was revoked by the clinic; its data
 // because the laptop was revoked is checked with the server (a signed
 // status request only this laptop's key can make) and comes back as
 // ErrErase when the server says to erase.
+//
+// A server restored from an older backup holds fewer versions than this
+// laptop already applied: its newest sequence number is below the
+// laptop's cursor. Sync then alerts (AlertServerRestored), puts every
+// version this laptop holds back into the outbox and its cursor back to
+// 0 in one transaction (records.RequeueAll), pushes them all (the server
+// keeps one copy of each: pushes are idempotent by id, so only what it
+// lost is stored again) and pulls from the start (applying a version
+// already held is a no-op). The result says so (ServerRestored); the
+// recovery runs once per Sync, and a sync interrupted during it goes on
+// where it stopped: the outbox and the cursor say what is left.
 func (c *Client) Sync(ctx context.Context) (Result, error) {
 	var res Result
-	n, err := c.push(ctx)
-	res.Pushed = n
-	if err == nil {
-		err = c.pull(ctx, &res)
+	err := c.pushPull(ctx, &res)
+	if errors.Is(err, errServerBehind) {
+		res.ServerRestored = true
+		c.alert(AlertServerRestored, "The clinic server has fewer records than this laptop already received: it was probably restored from an older backup. This laptop is sending back everything it holds, so nothing is lost; tell the administrator.")
+		if _, err = c.Store.RequeueAll(ctx, CursorKey); err == nil {
+			res.Cursor = 0
+			err = c.pushPull(ctx, &res) // from cursor 0, never behind again
+		}
 	}
 	var pe *syncproto.Error
 	if errors.As(err, &pe) && pe.Code == syncproto.CodeRevoked {
@@ -82,6 +118,15 @@ func (c *Client) Sync(ctx context.Context) (Result, error) {
 		}
 	}
 	return res, err
+}
+
+func (c *Client) pushPull(ctx context.Context, res *Result) error {
+	n, err := c.push(ctx)
+	res.Pushed += n
+	if err != nil {
+		return err
+	}
+	return c.pull(ctx, res)
 }
 
 func (c *Client) push(ctx context.Context) (int, error) {
@@ -114,7 +159,7 @@ func (c *Client) push(ctx context.Context) (int, error) {
 			case r.Status == syncproto.PushStored || r.Status == syncproto.PushDuplicate:
 				done = append(done, r.ID)
 			default:
-				c.alert("sync-mismatch", "The clinic server holds a different version under an id this laptop wrote. Sync stopped; tell the administrator.")
+				c.alert(AlertMismatch, "The clinic server holds a different version under an id this laptop wrote. Sync stopped; tell the administrator.")
 				return pushed, fmt.Errorf("sync: version %s: %s", r.ID, r.Status)
 			}
 		}
@@ -125,6 +170,27 @@ func (c *Client) push(ctx context.Context) (int, error) {
 	}
 }
 
+// pulled is one page as the fetcher hands it to the applier: opened,
+// checked to continue from the cursor it was asked after.
+type pulled struct {
+	page *records.RemotePage
+	next int64
+	more bool
+	head int64
+	err  error
+}
+
+// errTamperedPage: a version of a page did not open (the applier alerts,
+// in order, and returns ErrTampered).
+var errTamperedPage = errors.New("sync: tampered page")
+
+// pull asks for pages after the cursor and applies them in order. Two
+// steps overlap: while one page is applied (its versions stored and the
+// cursor advanced, in one transaction), the next is downloaded, checked,
+// opened and decoded (records.CheckRemote), so the network,
+// decompression, decryption and parsing run beside the vault's writes. The applier still applies pages strictly in order,
+// each with its own cursor, so an interruption anywhere leaves the
+// cursor at the end of the last page stored.
 func (c *Client) pull(ctx context.Context, res *Result) error {
 	after, err := c.Store.Cursor(ctx, CursorKey)
 	if err != nil {
@@ -132,48 +198,100 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 	}
 	res.Cursor = after
 	start := after
-	for {
-		var page syncproto.PullResponse
-		uri := syncproto.PathPull + "?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(syncproto.DefaultPullLimit)
-		if err := c.call(ctx, http.MethodGet, uri, nil, &page); err != nil {
-			return err
+	fctx, cancel := context.WithCancel(ctx)
+	pages := make(chan pulled, 1)
+	go c.fetch(fctx, after, pages)
+	defer func() {
+		cancel()
+		for range pages { // wait for the fetcher to end
 		}
-		// A page must continue exactly from the cursor asked for (the
-		// clinic's sequence numbers have no gaps): an answer meant for
-		// another request, replayed by a faulty network or proxy, would
-		// otherwise move the cursor past versions never applied.
-		for i, sv := range page.Versions {
-			if sv.Seq != after+1+int64(i) {
-				return errors.New("sync: the server's page does not continue from the cursor")
-			}
+	}()
+	for p := range pages {
+		switch {
+		case errors.Is(p.err, errTamperedPage):
+			c.alert(AlertTampered, "A version held by the clinic server does not open with the clinic key: it was altered, or comes from another clinic. Sync stopped; tell the security officer.")
+			return ErrTampered
+		case p.err != nil:
+			return p.err
 		}
-		if page.Next != after+int64(len(page.Versions)) || (page.More && len(page.Versions) == 0) {
-			return errors.New("sync: the server's page does not continue from the cursor")
-		}
-		vs := make([]ehr.Version, 0, len(page.Versions))
-		for _, sv := range page.Versions {
-			v, err := seal.Open(c.Key, sv.Record, sv.ID, sv.Parents, sv.Sealed)
-			if err != nil {
-				c.alert("sync-tampered", "A version held by the clinic server does not open with the clinic key: it was altered, or comes from another clinic. Sync stopped; tell the security officer.")
-				return ErrTampered
-			}
-			vs = append(vs, v)
-		}
-		applied, err := c.Store.ApplyRemote(ctx, c.Signer.Device, vs, CursorKey, page.Next)
+		applied, err := c.Store.ApplyPage(ctx, c.Signer.Device, p.page, CursorKey, p.next)
 		if err != nil {
 			return err
 		}
 		res.Pulled += applied.New
 		res.Conflicts += applied.Conflicts
-		after, res.Cursor = page.Next, page.Next
+		res.Cursor = p.next
 		if c.Progress != nil {
-			c.Progress(after-start, max(page.Head, after)-start)
+			c.Progress(p.next-start, max(p.head, p.next)-start)
 		}
-		if !page.More {
+		if !p.more {
 			return nil
 		}
 	}
+	return ctx.Err()
 }
+
+// fetch downloads and opens the pages after the cursor, one ahead of the
+// applier, until the last page or a failure (handed over as the last
+// page).
+func (c *Client) fetch(ctx context.Context, after int64, out chan<- pulled) {
+	defer close(out)
+	for {
+		p := c.fetchPage(ctx, after)
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			return
+		}
+		if p.err != nil || !p.more {
+			return
+		}
+		after = p.next
+	}
+}
+
+func (c *Client) fetchPage(ctx context.Context, after int64) pulled {
+	var page syncproto.PullResponse
+	uri := syncproto.PathPull + "?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(pullLimit)
+	if err := c.call(ctx, http.MethodGet, uri, nil, &page); err != nil {
+		return pulled{err: err}
+	}
+	// A page must continue exactly from the cursor asked for (the
+	// clinic's sequence numbers have no gaps): an answer meant for
+	// another request, replayed by a faulty network or proxy, would
+	// otherwise move the cursor past versions never applied.
+	for i, sv := range page.Versions {
+		if sv.Seq != after+1+int64(i) {
+			return pulled{err: errors.New("sync: the server's page does not continue from the cursor")}
+		}
+	}
+	if page.Next != after+int64(len(page.Versions)) || (page.More && len(page.Versions) == 0) {
+		return pulled{err: errors.New("sync: the server's page does not continue from the cursor")}
+	}
+	// An answer to this very request whose clinic ends before the
+	// cursor: the server has fewer versions than this laptop already
+	// applied (restored from an older backup).
+	if page.Head < after {
+		return pulled{err: errServerBehind}
+	}
+	vs := make([]ehr.Version, len(page.Versions))
+	for i, sv := range page.Versions {
+		v, err := seal.Open(c.Key, sv.Record, sv.ID, sv.Parents, sv.Sealed)
+		if err != nil {
+			return pulled{err: errTamperedPage}
+		}
+		vs[i] = v
+	}
+	checked, err := records.CheckRemote(vs)
+	if err != nil {
+		return pulled{err: fmt.Errorf("apply remote: %w", err)}
+	}
+	return pulled{page: checked, next: page.Next, more: page.More, head: page.Head}
+}
+
+// pullLimit is the page size asked for: the most a server serves, so a
+// page's transaction (and its fsync) covers as many versions as it may.
+const pullLimit = syncproto.MaxPullLimit
 
 // seal seals v with a nonce derived from the clinic key and the version
 // itself, so sealing the same version again gives the same bytes: a push
