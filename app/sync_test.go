@@ -105,8 +105,11 @@ func joinedLaptop(t *testing.T, e *clinicEnv, from *App, srv *synctest.Server) *
 		t.Fatal(err)
 	}
 	p := waitJoin(t, b)
-	if p.Phase != JoinDone || p.RecoveryKey == "" {
+	if p.Phase != JoinDone || p.RecoveryKey == "" || p.Clinic != setupReq.Clinic {
 		t.Fatalf("join ended %+v (problem %+v)", p, p.Problem)
+	}
+	if p.Done == 0 || p.Done != p.Total {
+		t.Errorf("join progress %d of %d", p.Done, p.Total)
 	}
 	if again, _ := b.JoinStatus(); again.RecoveryKey != "" {
 		t.Error("the recovery key was shown twice")
