@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"outpost/backend/audit"
 	"outpost/backend/auth"
 	"outpost/backend/ehr"
 	"outpost/backend/vault"
@@ -330,5 +331,38 @@ func TestSyncRevokedLaptopIsErased(t *testing.T) {
 		if strings.HasPrefix(en.Name(), "outpost.db") || en.Name() == vault.MetaFile || en.Name() == vault.RecoveryFile {
 			t.Errorf("%s left in the data folder", filepath.Join(e.dir, en.Name()))
 		}
+	}
+}
+
+// Sessions across laptops (S34): an account made on the first laptop
+// arrives on the joined one by sync; signing in there while the same
+// person is signed in on the first laptop is alerted, through the
+// registry the app sets once the laptop is enrolled.
+func TestSyncSessionsAcrossLaptops(t *testing.T) {
+	l := newTwoLaptops(t)
+	_, pw := l.e.user("nurse.x", auth.RoleNurse)
+	syncNow(t, l.a)
+	syncNow(t, l.b)
+	if st := l.b.Status(); st.NoAccounts {
+		t.Error("the joined laptop says it has no account")
+	}
+	w := New(l.b.cfg)
+	Start(context.Background(), w)
+	t.Cleanup(func() { Stop(w) })
+	if lr, err := w.Login(LoginRequest{Username: "nurse.x", Password: pw, NoticeAccepted: true}); err != nil || lr.Next != "" {
+		t.Fatalf("sign-in on the joined laptop: %+v %v", lr, err)
+	}
+	alerts, err := w.svc.Alerts.List(context.Background(), w.svc.Vault.R, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, al := range alerts {
+		if al.Kind == audit.AlertConcurrent && al.Username == "nurse.x" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no concurrent-sign-in alert: %+v", alerts)
 	}
 }

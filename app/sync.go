@@ -51,9 +51,8 @@ const erasedMessage = "The clinic revoked this laptop, so Outpost erased its dat
 
 // afterSync are the steps run after each successful sync: the audit
 // trail is shipped to the server (S31, S33), whose signed receipt marks
-// the checkpoint acknowledged off this laptop. The registration of this
-// laptop's sessions with the server (S22, S34 across devices) is to be
-// added here as a step once its client lands.
+// the checkpoint acknowledged off this laptop. (Sessions are registered
+// with the server at sign-in, through the registry startSync sets.)
 func (a *App) afterSync(svc *clinic.Services, c *outsync.Client) []outsync.Step {
 	return []outsync.Step{{Name: "audit", Run: func(ctx context.Context) error {
 		alerts, err := svc.Alerts.List(ctx, svc.Vault.R, 500)
@@ -80,6 +79,9 @@ func (a *App) startSync(ctx context.Context, svc *clinic.Services) error {
 		return err
 	}
 	l.AfterSync = a.afterSync(svc, l.Client)
+	// Sign-ins ask the server for the user's sessions on the other laptops
+	// (S22, S34 across devices); offline, the local rules alone apply.
+	svc.Users.SetRegistry(outsync.NewRegistry(l.Client), 0)
 	if a.cfg.SyncPoll > 0 {
 		l.Poll = a.cfg.SyncPoll
 	}
