@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"outpost/backend/auth"
 	"outpost/backend/clinic"
 	"outpost/backend/ehr"
+	outsync "outpost/backend/sync"
 	"outpost/backend/sync/synctest"
 	"outpost/backend/vault"
 	"outpost/backend/vault/vaulttest"
@@ -471,5 +474,18 @@ func TestSyncOfflineThenBack(t *testing.T) {
 	st = syncNow(t, e.admin)
 	if !st.Online || st.LastErrorCode != "" || st.LastError != "" || st.Pending != 0 {
 		t.Errorf("back online: %+v", st)
+	}
+}
+
+// Something at the address that is not a TLS server gets a message that
+// says so, not a generic failure.
+func TestSyncConnectToPlainHTTP(t *testing.T) {
+	e := newClinic(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err := e.admin.ConnectServer(clinic.ConnectRequest{Server: "https://" + srv.Listener.Addr().String(),
+		Fingerprint: outsync.FormatFingerprint([32]byte{1}), Token: "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH", DeviceName: "Front desk"})
+	if p := problemOf(t, err); p.Code != "E_OFFLINE" || !strings.Contains(p.Message, "not the clinic server") {
+		t.Errorf("got %+v", p)
 	}
 }

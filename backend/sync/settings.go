@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -187,6 +188,7 @@ func Explain(err error) (code, message string) {
 	var ne net.Error
 	var oe *net.OpError
 	var de *net.DNSError
+	var rh tls.RecordHeaderError
 	switch {
 	case err == nil:
 		return "", ""
@@ -196,6 +198,8 @@ func Explain(err error) (code, message string) {
 		return ECertificate, "The server's certificate does not match the fingerprint. Check the fingerprint with the administrator (outpost-server fingerprint); nothing was sent."
 	case errors.Is(err, ErrTampered):
 		return ETampered, "A record held by the clinic server does not open with the clinic key. Sync stopped; the security officer was alerted."
+	case errors.As(err, &rh), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return EOffline, "What answers at that address is not the clinic server (it does not speak TLS). Check the address and port."
 	case errors.As(err, &pe):
 		switch pe.Code {
 		case syncproto.CodeEnrollRefused:
@@ -210,7 +214,8 @@ func Explain(err error) (code, message string) {
 		return EServer, pe.Code.Message()
 	case ehr.ErrorCode(err) != ehr.EInternal:
 		return ehr.ErrorCode(err), ehr.ErrorMessage(err)
-	case errors.As(err, &de), errors.As(err, &oe), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &de), errors.As(err, &oe), errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return EOffline, "The clinic server cannot be reached. Check the network and the server address; Outpost keeps working offline and tries again."
 	case strings.HasSuffix(err.Error(), ": "+string(syncproto.PushMismatch)):
 		return ETampered, "The clinic server holds a different version under an id this laptop wrote. Sync stopped; tell the administrator."
