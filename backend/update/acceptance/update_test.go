@@ -215,6 +215,7 @@ func TestUpdateRefusals(t *testing.T) {
 				a.mutate(t, kind, dir, keys)
 
 				r := m.update(t, "apply", s)
+				t.Logf("stderr: %s", r.stderr)
 				if got, want := r.code, 1; got != want {
 					t.Fatalf("exit code: got %d, want %d\n%s%s", got, want, r.stdout, r.stderr)
 				}
