@@ -2,7 +2,9 @@ package records
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +64,21 @@ func (s *Store) Cursor(ctx context.Context, key string) (int64, error) {
 	return n, nil
 }
 
+// AnchorKey names, beside a cursor, the anchor of the version at the
+// cursor: the last version of the last page applied (see Anchor).
+func AnchorKey(cursorKey string) string { return cursorKey + "/anchor" }
+
+// Anchor is a 63-bit digest of a version id, never 0. ApplyPage keeps the
+// anchor of the version at the cursor, so that a client can check that
+// the server still holds that version at that sequence number: a server
+// restored from an older backup that has since taken new versions has a
+// head above the cursor again, but not the same versions under the same
+// numbers.
+func Anchor(versionID string) int64 {
+	h := sha256.Sum256([]byte("outpost-sync-anchor/1\n" + versionID))
+	return int64(binary.BigEndian.Uint64(h[:8])>>1) | 1
+}
+
 // Applied says what a pulled page did.
 type Applied struct {
 	New       int // versions stored
@@ -112,7 +129,8 @@ func (s *Store) ApplyRemote(ctx context.Context, device string, vs []ehr.Version
 }
 
 // ApplyPage stores a checked page and advances the cursor under key to
-// cursor, in one transaction. A version whose id is already here is
+// cursor, with the Anchor of the page's last version under AnchorKey(key),
+// in one transaction. A version whose id is already here is
 // left as it is (idempotent by id); each new version replaces its
 // parents among the heads; two edits of one record leave two heads. The
 // write is audited as one event per page.
@@ -249,6 +267,12 @@ func (s *Store) ApplyPage(ctx context.Context, device string, p *RemotePage, key
 		if _, err := tx.ExecContext(ctx, "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			key, cursor); err != nil {
 			return err
+		}
+		if len(vs) > 0 {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+				AnchorKey(key), Anchor(vs[len(vs)-1].VersionID)); err != nil {
+				return err
+			}
 		}
 		if res.New == 0 {
 			return nil

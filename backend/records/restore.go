@@ -9,7 +9,8 @@ import (
 )
 
 // RequeueAll puts every version this laptop holds back into the outbox
-// and sets the pull cursor under key back to 0, in one transaction. Sync
+// and sets the pull cursor under key back to 0 (forgetting its anchor),
+// in one transaction. Sync
 // calls it when the clinic server holds fewer versions than this laptop
 // already received (the server was restored from an older backup): the
 // laptop then sends back everything it holds, so whatever the server
@@ -33,6 +34,9 @@ func (s *Store) RequeueAll(ctx context.Context, key string) (int, error) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO sync_state (key, value) VALUES (?, 0) ON CONFLICT (key) DO UPDATE SET value = 0", key); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sync_state WHERE key = ?", AnchorKey(key)); err != nil {
 			return err
 		}
 		_, err = s.cfg.Audit.Append(ctx, tx, audit.Event{Username: "sync", Roles: []string{}, Action: "sync.requeue", Outcome: audit.Success,

@@ -196,11 +196,15 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
+	anchor, err := c.Store.Cursor(ctx, records.AnchorKey(CursorKey))
+	if err != nil {
+		return err
+	}
 	res.Cursor = after
 	start := after
 	fctx, cancel := context.WithCancel(ctx)
 	pages := make(chan pulled, 1)
-	go c.fetch(fctx, after, pages)
+	go c.fetch(fctx, after, anchor, pages)
 	defer func() {
 		cancel()
 		for range pages { // wait for the fetcher to end
@@ -233,11 +237,14 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 
 // fetch downloads and opens the pages after the cursor, one ahead of the
 // applier, until the last page or a failure (handed over as the last
-// page).
-func (c *Client) fetch(ctx context.Context, after int64, out chan<- pulled) {
+// page). The first page starts one before the cursor when the vault
+// knows the anchor of the version there (records.Anchor): the server
+// must still hold that version under that number.
+func (c *Client) fetch(ctx context.Context, after, anchor int64, out chan<- pulled) {
 	defer close(out)
 	for {
-		p := c.fetchPage(ctx, after)
+		p := c.fetchPage(ctx, after, anchor)
+		anchor = 0
 		select {
 		case out <- p:
 		case <-ctx.Done():
@@ -250,11 +257,32 @@ func (c *Client) fetch(ctx context.Context, after int64, out chan<- pulled) {
 	}
 }
 
-func (c *Client) fetchPage(ctx context.Context, after int64) pulled {
+func (c *Client) fetchPage(ctx context.Context, after, anchor int64) pulled {
 	var page syncproto.PullResponse
-	uri := syncproto.PathPull + "?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(pullLimit)
+	from := after
+	if anchor != 0 && after > 0 {
+		from = after - 1
+	}
+	uri := syncproto.PathPull + "?after=" + strconv.FormatInt(from, 10) + "&limit=" + strconv.Itoa(pullLimit)
 	if err := c.call(ctx, http.MethodGet, uri, nil, &page); err != nil {
 		return pulled{err: err}
+	}
+	if from < after {
+		// The version at the cursor comes first. An answer to another
+		// request is refused below (it does not continue from the
+		// cursor); an answer to this one whose version there is another
+		// comes from a server that renumbered its versions: restored from
+		// an older backup, it took new versions since.
+		switch {
+		case len(page.Versions) == 0 || page.Versions[0].Seq != after:
+			if page.Head < after && page.Next == from && len(page.Versions) == 0 {
+				return pulled{err: errServerBehind}
+			}
+			return pulled{err: errors.New("sync: the server's page does not continue from the cursor")}
+		case records.Anchor(page.Versions[0].ID) != anchor:
+			return pulled{err: errServerBehind}
+		}
+		page.Versions = page.Versions[1:]
 	}
 	// A page must continue exactly from the cursor asked for (the
 	// clinic's sequence numbers have no gaps): an answer meant for
@@ -271,7 +299,7 @@ func (c *Client) fetchPage(ctx context.Context, after int64) pulled {
 	// An answer to this very request whose clinic ends before the
 	// cursor: the server has fewer versions than this laptop already
 	// applied (restored from an older backup).
-	if page.Head < after {
+	if page.Head < after && from == after {
 		return pulled{err: errServerBehind}
 	}
 	vs := make([]ehr.Version, len(page.Versions))
