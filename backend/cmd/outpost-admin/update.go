@@ -22,9 +22,12 @@ var version = "dev"
 const product = "outpost-admin"
 
 const updateUsage = `usage: outpost-admin update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM] [--target BINARY]
+       outpost-admin update status [--state-dir D]
   check   verify the repository's signed metadata and show the newest release
   apply   install it: verified against its signed length and hash, the old
           program kept next to it as <name>.previous
+  status  the installed version, the highest ever installed, the repository,
+          when its metadata was last verified and whether it has expired
 `
 
 func cmdVersion(e env) error {
@@ -33,9 +36,9 @@ func cmdVersion(e env) error {
 }
 
 func cmdUpdate(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "apply") {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "status") {
 		fmt.Fprint(e.stderr, updateUsage)
-		return usageError{"update check or update apply"}
+		return usageError{"update check, update apply or update status"}
 	}
 	sub := args[0]
 	fs := flags("update "+sub, e)
@@ -45,6 +48,16 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 	target := fs.String("target", "", "binary to update (default: this program)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{"bad flags"}
+	}
+	if *stateDir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return usageError{"no config folder: give --state-dir"}
+		}
+		*stateDir = filepath.Join(base, "outpost", "admin-update")
+	}
+	if sub == "status" {
+		return updateStatus(*stateDir, e)
 	}
 	if *repoFlag == "" {
 		return usageError{"--repo is required"}
@@ -63,13 +76,6 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 	src, err := source.Parse(*repoFlag, opts)
 	if err != nil {
 		return usageError{err.Error()}
-	}
-	if *stateDir == "" {
-		base, err := os.UserConfigDir()
-		if err != nil {
-			return usageError{"no config folder: give --state-dir"}
-		}
-		*stateDir = filepath.Join(base, "outpost", "admin-update")
 	}
 	c, err := client.New(client.Config{Source: src, StateDir: *stateDir, Product: product, Running: version, Target: *target, Now: e.now})
 	if err != nil {
@@ -101,6 +107,34 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 		return updateError(err)
 	}
 	fmt.Fprintf(e.stdout, "Updated outpost-admin to %s. The previous program is kept at %s.\n", inst.Version, inst.Previous)
+	return nil
+}
+
+func updateStatus(stateDir string, e env) error {
+	st, err := client.ReadStatus(stateDir, version, e.now())
+	if err != nil {
+		return updateError(err)
+	}
+	show := func(label, v string) {
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(e.stdout, "%-16s %s\n", label, v)
+	}
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Local().Format(time.RFC1123)
+	}
+	show("installed", st.Running)
+	show("highest ever", st.Highest)
+	show("repository", st.Repository)
+	show("last verified", at(st.LastRefreshed))
+	show("metadata expires", at(st.Expires))
+	if st.Expired {
+		fmt.Fprintln(e.stdout, "WARNING: the update metadata has expired: updates are refused until the administrators refresh the repository's timestamp (outpost-release timestamp) and this computer checks again.")
+	}
 	return nil
 }
 

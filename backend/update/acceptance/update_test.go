@@ -55,6 +55,15 @@ func TestUpdateEndToEnd(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "2.0.0 is up to date") {
 				t.Fatalf("second apply: %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
+			r = run(t, m.bin, "update", "status", "--state-dir", m.state)
+			for _, want := range []string{"installed        2.0.0", "highest ever     2.0.0", "repository       " + strings.TrimSuffix(s.repo, "/")} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("status: got\n%s\nwant a line %q", r.stdout, want)
+				}
+			}
+			if strings.Contains(r.stdout, "never") || strings.Contains(r.stdout, "WARNING") {
+				t.Errorf("status after a fresh check:\n%s", r.stdout)
+			}
 		})
 	}
 }

@@ -9,6 +9,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,17 +170,32 @@ func (c *Client) Check(ctx context.Context) (update.Available, error) {
 	if err != nil {
 		return update.Available{}, err
 	}
-	var best update.Available
+	var best candidate
 	for _, r := range c.releases(up) {
 		if r.Version.Compare(running) > 0 && (!best.Found || r.Version.Compare(best.Version) > 0) {
-			best = r.Available
+			best = r
 		}
 	}
-	if best.Found && best.Version.Compare(highest) < 0 {
+	switch {
+	case !best.Found:
+		return update.Available{}, nil
+	case best.Version.Compare(highest) < 0:
 		return update.Available{}, update.Refuse(update.ErrRollback,
 			"the repository's newest release, %s, is older than %s, already installed on this computer", best.Version, highest)
+	case best.Version == highest && c.installed(best):
+		return update.Available{}, nil // installed, waiting for a restart
 	}
-	return best, nil
+	return best.Available, nil
+}
+
+// installed reports whether the target binary already is r.
+func (c *Client) installed(r candidate) bool {
+	target, err := c.targetPath()
+	if err != nil {
+		return false
+	}
+	got, err := fileSum(target)
+	return err == nil && bytes.Equal(got, r.info.Hashes["sha256"])
 }
 
 // versions returns the running version and the highest ever installed,
@@ -205,13 +221,22 @@ func (c *Client) versions() (running, highest update.Version, err error) {
 
 // Status is what the admin view shows.
 func (c *Client) Status() (update.Status, error) {
-	s, err := c.loadState()
+	st, err := ReadStatus(c.cfg.StateDir, c.cfg.Running, c.cfg.Now())
+	st.Repository = c.cfg.Source.String()
+	return st, err
+}
+
+// ReadStatus reads the update state without a source or the network:
+// the running and highest installed versions, the repository last
+// verified, when, and whether its metadata has expired at now.
+func ReadStatus(stateDir, running string, now time.Time) (update.Status, error) {
+	s, err := (&Client{cfg: Config{StateDir: stateDir}}).loadState()
 	if err != nil {
-		return update.Status{}, err
+		return update.Status{Running: running}, err
 	}
-	st := update.Status{Running: c.cfg.Running, Highest: s.Highest, Repository: c.cfg.Source.String(),
+	st := update.Status{Running: running, Highest: s.Highest, Repository: s.Repository,
 		LastRefreshed: s.LastRefreshed, Expires: s.Expires}
-	st.Expired = !s.Expires.IsZero() && !c.cfg.Now().Before(s.Expires)
+	st.Expired = !s.Expires.IsZero() && !now.Before(s.Expires)
 	return st, nil
 }
 

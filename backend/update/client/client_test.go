@@ -173,3 +173,52 @@ func TestApplyOnlySignedReleases(t *testing.T) {
 		t.Errorf("target changed: %q", got)
 	}
 }
+
+// The app's schedule: a check at start, then one per tick; the policy
+// decides whether a security release installs itself.
+func TestWatch(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		policy                 update.Policy
+		wantAvail, wantInstall int
+	}{
+		{update.PolicyAsk, 2, 0},          // shown at start and at the next tick
+		{update.PolicyAutoSecurity, 0, 1}, // installed at start; nothing newer after
+	}
+	for _, c := range cases {
+		t.Run(string(c.policy), func(t *testing.T) {
+			target := filepath.Join(t.TempDir(), "outpost")
+			os.WriteFile(target, []byte("old"), 0o755)
+			cl := f.client(t, t.TempDir(), "1.0.0", target, time.Now)
+			ctx, cancel := context.WithCancel(context.Background())
+			ticks := 0
+			var avail, installed int
+			w := client.Watch{Policy: c.policy,
+				After: func(d time.Duration) <-chan time.Time {
+					if got, want := d, update.CheckInterval; got != want {
+						t.Errorf("interval: got %v, want %v", got, want)
+					}
+					ch := make(chan time.Time, 1)
+					if ticks++; ticks < 2 {
+						ch <- time.Now()
+					} else {
+						cancel()
+					}
+					return ch
+				},
+				OnAvailable: func(a update.Available) {
+					if !a.Security || a.Notes == "" {
+						t.Errorf("available: %+v", a)
+					}
+					avail++
+				},
+				OnInstalled: func(client.Installed) { installed++ },
+				OnError:     func(err error) { t.Errorf("watch: %v", err) },
+			}
+			w.Run(ctx, cl)
+			if avail != c.wantAvail || installed != c.wantInstall {
+				t.Errorf("got %d shown, %d installed; want %d, %d", avail, installed, c.wantAvail, c.wantInstall)
+			}
+		})
+	}
+}
