@@ -171,14 +171,13 @@ func (s *Service) ProjectAccount(ctx context.Context, tx *sql.Tx, userID string,
 	if err != nil {
 		return err
 	}
-	roles := m.Roles[:0:0]
+	// A role this version of Outpost does not know (from a newer
+	// laptop) grants nothing here.
+	roles := []string{}
 	for _, r := range m.Roles {
 		if slices.Contains(AllRoles, r) {
 			roles = append(roles, r)
 		}
-	}
-	if len(roles) == 0 {
-		return fmt.Errorf("project account %s: no known role", userID)
 	}
 	m.Roles = dedupe(roles)
 

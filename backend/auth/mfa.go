@@ -47,6 +47,7 @@ func (s *Service) VerifyMFA(ctx context.Context, id, code string) (Session, erro
 		return Session{}, err
 	}
 	var refusal error
+	lockedOut := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		u, err := s.userByID(ctx, tx, ss.User.ID)
 		if err != nil {
@@ -84,6 +85,7 @@ func (s *Service) VerifyMFA(ctx context.Context, id, code string) (Session, erro
 			refusal = ehr.Errorf(ehr.EAuth, "The code is not right. Use the current code from your authenticator app, or a recovery code.")
 			if !until.IsZero() {
 				refusal = lockedError(until)
+				lockedOut = true
 				if _, err := tx.ExecContext(ctx, "UPDATE sessions SET ended = ?, end_reason = 'lockout' WHERE id = ?", stamp(s.now()), id); err != nil {
 					return err
 				}
@@ -104,6 +106,9 @@ func (s *Service) VerifyMFA(ctx context.Context, id, code string) (Session, erro
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("verify mfa: %w", err)
+	}
+	if lockedOut {
+		s.endRemote(ss.User.ID, id, false)
 	}
 	if refusal != nil {
 		return Session{}, refusal

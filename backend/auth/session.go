@@ -213,6 +213,8 @@ func (s *Service) UnlockSession(ctx context.Context, id, password string) error 
 	if err != nil {
 		return err
 	}
+	// A locked session is no longer at the server (setLocked ended it),
+	// so a lockout here has nothing to end there.
 	return refusal
 }
 

@@ -69,7 +69,7 @@ func (a *Account) Validate() error {
 	if a.Name == "" || len(a.Name) > 400 {
 		return bad("name")
 	}
-	if len(a.Roles) == 0 || len(a.Roles) > 16 {
+	if len(a.Roles) > 16 {
 		return bad("roles")
 	}
 	for _, r := range a.Roles {

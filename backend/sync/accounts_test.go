@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -279,4 +280,44 @@ func TestAccountSessionsAcrossLaptops(t *testing.T) {
 	}
 	srv.Serve(t)
 	assertServerKnowsNobody(t, srv)
+}
+
+// A server that accepts connections and never answers holds a sign-in
+// up to the registry's timeout only; the sign-in then goes on under the
+// local rules and says so.
+func TestAccountSignInDoesNotWaitForAHungServer(t *testing.T) {
+	srv := startServer(t)
+	key, _ := seal.NewKey(nil)
+	a := newStation(t, srv, key, "ada")
+	makeAccounts(t, a)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // read nothing, answer nothing
+		}
+	}()
+	hung := *a.c
+	hung.Base = "https://" + ln.Addr().String()
+	a.svc.Users.SetRegistry(sync.NewRegistry(&hung), 300*time.Millisecond)
+	start := time.Now()
+	if _, err := a.svc.Users.Login(ctx, "nurse.quillfeather", nursePassword, "ada-1"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the sign-in took %v with the registry's timeout at 300ms", d)
+	}
+	var unchecked int
+	a.svc.Vault.R.QueryRow("SELECT count(*) FROM audit WHERE action = 'user.login' AND outcome = 'success' AND detail LIKE '%not checked%'").Scan(&unchecked)
+	if unchecked != 1 {
+		t.Errorf("%d sign-ins say the other laptops were not checked, want 1", unchecked)
+	}
 }
