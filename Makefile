@@ -35,10 +35,13 @@ $(BIN)/outpost-admin: $(GO_SOURCES)
 $(BIN)/outpost-server: $(GO_SOURCES)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./backend/cmd/outpost-server
 
+$(BIN)/outpost-release: $(GO_SOURCES)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./backend/cmd/outpost-release
+
 $(BIN)/harness: frontend/dist/index.html $(GO_SOURCES)
 	$(GO) build -o $@ ./tools/harness
 
-build: deps $(BIN)/outpost $(BIN)/outpost-admin $(BIN)/outpost-server
+build: deps $(BIN)/outpost $(BIN)/outpost-admin $(BIN)/outpost-server $(BIN)/outpost-release
 
 ## run: build and start the app; the first run opens clinic setup.
 ## DATA_DIR=folder uses another data folder.

@@ -48,7 +48,9 @@ type State struct {
 
 // Loop is the background sync of one open vault.
 type Loop struct {
-	Client   *Client
+	Client *Client
+	// Sync runs one sync; nil: Client.Sync (tests stand in for it).
+	Sync     func(ctx context.Context) (Result, error)
 	Now      func() time.Time
 	Every    time.Duration                        // zero: 2 minutes
 	Debounce time.Duration                        // zero: 10 seconds
@@ -94,6 +96,9 @@ func (l *Loop) defaults() {
 	if l.Log == nil {
 		l.Log = slog.New(slog.DiscardHandler)
 	}
+	if l.Sync == nil {
+		l.Sync = l.Client.Sync
+	}
 }
 
 // Start starts the loop; its first sync is due at once.
@@ -103,10 +108,12 @@ func (l *Loop) Start() {
 	l.mu.Lock()
 	l.state.NextAttempt = l.Now()
 	l.mu.Unlock()
-	l.Client.Progress = func(done, total int64) {
-		l.mu.Lock()
-		l.state.Phase, l.state.Done, l.state.Total = "pull", done, total
-		l.mu.Unlock()
+	if l.Client != nil {
+		l.Client.Progress = func(done, total int64) {
+			l.mu.Lock()
+			l.state.Phase, l.state.Done, l.state.Total = "pull", done, total
+			l.mu.Unlock()
+		}
 	}
 	go l.run()
 }
@@ -232,7 +239,7 @@ func (l *Loop) once(ctx context.Context) bool {
 	l.state.Syncing, l.state.Phase, l.state.Done, l.state.Total, l.state.LastAttempt = true, "push", 0, 0, start
 	kicks := l.state.Kicks
 	l.mu.Unlock()
-	res, err := l.Client.Sync(ctx)
+	res, err := l.Sync(ctx)
 	var stepErr error
 	if err == nil {
 		for _, s := range l.AfterSync {
