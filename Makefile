@@ -72,9 +72,10 @@ test-go:
 test-frontend: frontend
 	cd frontend && npm test
 
-test-e2e: $(BIN)/harness
-	$(KEYRING) env OUTPOST_HARNESS=$(abspath $(BIN)/harness) OUTPOST_SCREENSHOT_DIR=$(abspath build/e2e) \
-	  bash -c 'cd frontend && npm run e2e'
+# The sync test (frontend/e2e/sync.test.mjs) runs the real outpost-server too.
+test-e2e: $(BIN)/harness $(BIN)/outpost-server
+	$(KEYRING) env OUTPOST_HARNESS=$(abspath $(BIN)/harness) OUTPOST_SERVER=$(abspath $(BIN)/outpost-server) \
+	  OUTPOST_SCREENSHOT_DIR=$(abspath build/e2e) bash -c 'cd frontend && npm run e2e'
 
 smoke: $(BIN)/outpost $(BIN)/outpost-admin
 	$(KEYRING) scripts/smoke.sh $(BIN)/outpost $(BIN)/outpost-admin

@@ -92,6 +92,20 @@ describe('sync helpers', () => {
     expect(body).toBe('{"complaint":"Cough for 3 days","patientId":"p1","plan":"Rest","status":"open"}');
     expect(() => mergeBody([headA, headB], { complaint: 'v-b' })).toThrow();
   });
+
+  it('names a member of a FHIR-shaped body after the fields it holds', () => {
+    const fhir = (complaint: string, plan: string) =>
+      JSON.stringify({
+        resourceType: 'Encounter', status: 'in-progress', reasonCode: [{ text: complaint }],
+        extension: [{ url: 'urn:outpost:fhir:plan', valueString: plan }],
+      });
+    const a = head({ versionId: 'v-a', body: fhir('Cough "dry"', 'Rest'), fields: { complaint: 'Cough "dry"', plan: 'Rest', status: 'open' } });
+    const b = head({ versionId: 'v-b', body: fhir('Cough for 3 days', 'Rest'), fields: { complaint: 'Cough for 3 days', plan: 'Rest', status: 'open' } });
+    const members = mergeMembers([a, b]);
+    expect(members.map((m) => [m.name, m.label])).toEqual([['reasonCode', 'Complaint']]);
+    expect(members[0].options.map((o) => o.value)).toEqual(['Cough "dry"', 'Cough for 3 days']);
+    expect(JSON.parse(mergeBody([a, b], { reasonCode: 'v-b' })).reasonCode).toEqual([{ text: 'Cough for 3 days' }]);
+  });
 });
 
 describe('SyncStatusBar', () => {

@@ -138,7 +138,8 @@ export function memberValue(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'object' && !Array.isArray(v)) {
+  if (Array.isArray(v)) return v.map((x) => memberValue(x)).join('; ');
+  if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.text === 'string' && o.text !== '') return o.text;
   }
@@ -172,26 +173,53 @@ export function fieldNames(heads: ConflictVersion[]): string[] {
 export interface MergeMember {
   /** The top-level JSON member of the body. */
   name: string;
+  /** What a person calls it: the differing fields it holds, else the member's name. */
   label: string;
+  /** The differing human-readable fields (ConflictVersion.fields) this member holds. */
+  fields: string[];
   /** Per live head (in the order given): its value as shown, and whether it has the member at all. */
   options: { versionId: string; value: string; present: boolean }[];
 }
 
-/** The top-level members of the bodies that differ between the live heads: the choices of a merge. */
+/** The text a field's value has inside JSON (escaped, without the quotes). */
+function inJSON(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/**
+ * The top-level members of the bodies that differ between the live heads:
+ * the choices of a merge. A body may be shaped otherwise than the fields
+ * shown (a FHIR resource: the complaint in reasonCode); a member is named
+ * after the differing fields whose values it holds.
+ */
 export function mergeMembers(heads: ConflictVersion[]): MergeMember[] {
   const bodies = heads.map((h) => parseBody(h.body) ?? {});
   const names: string[] = [];
   for (const b of bodies) for (const k of Object.keys(b)) if (!names.includes(k)) names.push(k);
+  const differ = [...differingFields(heads)];
   const out: MergeMember[] = [];
   for (const name of names) {
-    const values = bodies.map((b) => (name in b ? canonicalJSON(b[name]) : '\u0000absent'));
-    if (new Set(values).size < 2) continue;
+    const texts = bodies.map((b) => (name in b ? canonicalJSON(b[name]) : '\u0000absent'));
+    if (new Set(texts).size < 2) continue;
+    const fields = differ.filter((f) =>
+      heads.some((h, i) => {
+        const v = h.fields[f] ?? '';
+        return v !== '' && name in bodies[i] && texts[i].includes(inJSON(v));
+      }),
+    );
     out.push({
       name,
-      label: memberLabel(name),
+      label: fields.length > 0 ? fields.map(memberLabel).join(', ') : memberLabel(name),
+      fields,
       options: heads.map((h, i) => ({
         versionId: h.versionId,
-        value: name in bodies[i] ? (h.fields[name] ?? memberValue(bodies[i][name])) : '',
+        value: !(name in bodies[i])
+          ? ''
+          : fields.length === 1
+            ? (h.fields[fields[0]] ?? '')
+            : fields.length > 0
+              ? fields.map((f) => `${memberLabel(f)}: ${h.fields[f] ?? ''}`).join('\n')
+              : memberValue(bodies[i][name]),
         present: name in bodies[i],
       })),
     });
