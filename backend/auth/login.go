@@ -73,8 +73,17 @@ func (s *Service) Login(ctx context.Context, username, password, workstation str
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
+	// Not while the name is locked: a right guess would then take a
+	// round trip longer than a wrong one, and tell a guesser the password
+	// that the lock is there to keep from them.
 	if ok && !u.Disabled {
-		rc = s.startRemote(ctx, u, sid, pol.IdleFor(u.Roles))
+		until, err := lockedUntil(ctx, s.r, username)
+		if err != nil {
+			return LoginResult{}, fmt.Errorf("login: %w", err)
+		}
+		if !until.After(now) {
+			rc = s.startRemote(ctx, u, sid, pol.IdleFor(u.Roles))
+		}
 	}
 
 	var res LoginResult
