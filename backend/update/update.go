@@ -8,6 +8,7 @@ package update
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ func Refuse(kind error, format string, args ...any) error {
 // Version is a release version MAJOR.MINOR.PATCH (a leading "v" is accepted).
 type Version struct{ Major, Minor, Patch int }
 
+var number = regexp.MustCompile(`^(0|[1-9][0-9]{0,6})$`)
+
 // ParseVersion parses "1.2.3" or "v1.2.3"; pre-release and build suffixes
 // are not release versions and are refused.
 func ParseVersion(s string) (Version, error) {
@@ -60,7 +63,7 @@ func ParseVersion(s string) (Version, error) {
 	var n [3]int
 	for i, p := range parts {
 		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || v > 1_000_000 || p == "" || (len(p) > 1 && p[0] == '0') || strings.HasPrefix(p, "+") {
+		if err != nil || !number.MatchString(p) {
 			return Version{}, fmt.Errorf("version %q: want MAJOR.MINOR.PATCH: %w", s, ErrUnknownVersion)
 		}
 		n[i] = v

@@ -21,6 +21,9 @@ func TestParseVersion(t *testing.T) {
 		{"1.-2.3", Version{}, false},
 		{"1.2.3.4", Version{}, false},
 		{"cd9aae7-dirty", Version{}, false},
+		{"-0.1.2", Version{}, false},
+		{"1.+2.3", Version{}, false},
+		{"1.2.99999999", Version{}, false},
 	}
 	for _, c := range cases {
 		got, err := ParseVersion(c.in)
