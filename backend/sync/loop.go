@@ -172,14 +172,21 @@ func (l *Loop) loop() bool {
 	mark := int64(-1)
 	var changedAt time.Time
 	kicked := false
+	// The counts (the outbox, the conflicts) cost a scan: they are read
+	// again when the vault changed, at most every countEvery wakes.
+	const countEvery = 5
+	dirty, sinceCount := true, countEvery
 	for {
 		now := l.Now()
 		if m, err := l.changes(ctx); err == nil && m != mark {
 			if mark >= 0 {
 				changedAt = now
 			}
-			mark = m
+			mark, dirty = m, true
+		}
+		if sinceCount++; dirty && sinceCount >= countEvery {
 			l.count(ctx)
+			dirty, sinceCount = false, 0
 		}
 		st := l.State()
 		due := kicked || !now.Before(st.NextAttempt) ||
@@ -192,11 +199,16 @@ func (l *Loop) loop() bool {
 			if ctx.Err() != nil {
 				return false
 			}
-			// What the sync itself wrote (pulled versions) is no local change.
+			// What the sync itself wrote (pulled versions) is no local
+			// change; what was written while it ran is.
 			if m, err := l.changes(ctx); err == nil {
 				mark = m
 			}
 			l.count(ctx)
+			dirty, sinceCount = false, 0
+			if l.State().Pending > 0 {
+				changedAt = l.Now()
+			}
 		}
 		select {
 		case <-l.stop:
