@@ -65,7 +65,7 @@ commands:
   audit verify [--public-key KEY] FILE | --data-dir D   check an exported
            trail (no vault or key needed) or the vault's; names the first bad
            event and exits 1
-  update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM]
+  update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM | --pin SHA256]
            verify the signed update repository (docs/updates.md) and show,
            or install, the newest release of this tool
   version  print this tool's version

@@ -21,7 +21,7 @@ var version = "dev"
 // product is this binary's name in the update repository.
 const product = "outpost-admin"
 
-const updateUsage = `usage: outpost-admin update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM] [--target BINARY]
+const updateUsage = `usage: outpost-admin update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM | --pin SHA256] [--target BINARY]
        outpost-admin update status [--state-dir D]
   check   verify the repository's signed metadata and show the newest release
   apply   install it: verified against its signed length and hash, the old
@@ -45,6 +45,7 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 	repoFlag := fs.String("repo", "", "update repository: https:// URL or folder (USB stick)")
 	stateDir := fs.String("state-dir", "", "update state folder (default: the user's config folder/outpost/admin-update)")
 	caCert := fs.String("ca-cert", "", "PEM certificate(s) to trust for the https repository (default: the system's)")
+	pin := fs.String("pin", "", "SHA-256 fingerprint of the https server's certificate (outpost-server fingerprint)")
 	target := fs.String("target", "", "binary to update (default: this program)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{"bad flags"}
@@ -72,6 +73,13 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 		if !opts.RootCAs.AppendCertsFromPEM(pem) {
 			return usageError{"--ca-cert holds no PEM certificate"}
 		}
+	}
+	if *pin != "" {
+		p, err := source.ParsePin(*pin)
+		if err != nil {
+			return usageError{"--pin: " + err.Error()}
+		}
+		opts.Pin = p
 	}
 	src, err := source.Parse(*repoFlag, opts)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -231,6 +232,10 @@ func serve(t *testing.T, kind, dir string, endless, endlessMeta bool) served {
 		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	if kind == "https-pinned" { // the clinic server's self-signed certificate, pinned by fingerprint
+		fp := sha256.Sum256(srv.Certificate().Raw)
+		return served{repo: srv.URL + "/", args: []string{"--pin", hex.EncodeToString(fp[:])}}
+	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)

@@ -21,9 +21,10 @@ import (
 var kinds = []string{"https", "folder"}
 
 // Version 1 updates itself to version 2, published with outpost-release,
-// from a loopback HTTPS server and from a folder; the result reports 2.
+// from a loopback HTTPS server (its certificate trusted as a CA, or pinned
+// by fingerprint) and from a folder; the result reports 2.
 func TestUpdateEndToEnd(t *testing.T) {
-	for _, kind := range kinds {
+	for _, kind := range append(kinds, "https-pinned") {
 		t.Run(kind, func(t *testing.T) {
 			dir := t.TempDir()
 			copyTree(t, baseRepo, dir)

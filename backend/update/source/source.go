@@ -6,8 +6,10 @@ package source
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,8 @@ var (
 	ErrNotFound = errors.New("not in the update repository")
 	// ErrTooLarge: the file is longer than the reader allowed.
 	ErrTooLarge = errors.New("longer than allowed")
+	// ErrPinMismatch: the server's certificate is not the pinned one.
+	ErrPinMismatch = errors.New("the server's certificate is not the pinned one")
 )
 
 // Source reads files of an update repository by their slash-separated
@@ -38,9 +42,16 @@ type Source interface {
 
 // Options tune an HTTPS source.
 type Options struct {
-	// RootCAs pins the certificates trusted for the server; nil uses the
-	// system's roots.
+	// RootCAs are the certificate authorities trusted for the server; nil
+	// uses the system's roots.
 	RootCAs *x509.CertPool
+	// Pin, when set, accepts exactly the server certificate whose SHA-256
+	// it is (the clinic's outpost-server with its self-signed certificate),
+	// instead of a certificate chain.
+	Pin *[32]byte
+	// Client, when set, is used as it is (for example the app's pinned
+	// client of the clinic server); RootCAs, Pin and Timeout are then unused.
+	Client *http.Client
 	// Timeout bounds each request (default one minute; a binary download
 	// of tens of MB over a slow link is given ten times that).
 	Timeout time.Duration
@@ -56,6 +67,20 @@ func Parse(s string, o Options) (Source, error) {
 		return nil, fmt.Errorf("update repository %q: only https:// locations or folders are accepted", s)
 	}
 	return NewFolder(s)
+}
+
+// ParsePin reads a certificate's SHA-256 as hex, with or without colons
+// ("AB:CD:…", as outpost-server fingerprint prints it).
+func ParsePin(s string) (*[32]byte, error) {
+	if i := strings.LastIndexByte(s, '='); i >= 0 {
+		s = s[i+1:]
+	}
+	clean := strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(s))
+	var pin [32]byte
+	if n, err := hex.Decode(pin[:], []byte(clean)); err != nil || n != 32 || len(clean) != 64 {
+		return nil, fmt.Errorf("certificate fingerprint %q: want 64 hex digits (SHA-256)", s)
+	}
+	return &pin, nil
 }
 
 // cleanName checks a repository path: relative, slash separated, no "..".
@@ -109,12 +134,27 @@ func NewHTTPS(base string, o Options) (*HTTPS, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
+	if o.Client != nil {
+		return &HTTPS{base: u, client: o.Client}, nil
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Minute
 	}
+	tc := &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	if o.Pin != nil {
+		pin := *o.Pin
+		// The chain is not checked; the leaf must be the pinned certificate.
+		tc.InsecureSkipVerify = true
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || sha256.Sum256(cs.PeerCertificates[0].Raw) != pin {
+				return ErrPinMismatch
+			}
+			return nil
+		}
+	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		TLSClientConfig:     &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     tc,
 		TLSHandshakeTimeout: 15 * time.Second,
 	}
 	c := &http.Client{Transport: tr, Timeout: 10 * o.Timeout,

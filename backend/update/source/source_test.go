@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -98,6 +100,27 @@ func TestHTTPS(t *testing.T) {
 	unpinned, _ := Parse(srv.URL+"/repo", Options{})
 	if _, err := ReadAll(ctx, unpinned, "timestamp.json", 10); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("unpinned: got %v, want a certificate error", err)
+	}
+	// Pinned by the certificate's SHA-256, as for the clinic's own server.
+	fp := sha256.Sum256(srv.Certificate().Raw)
+	pin, err := ParsePin(strings.ToUpper(hex.EncodeToString(fp[:2])) + ":" + hex.EncodeToString(fp[2:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned, _ := Parse(srv.URL+"/repo", Options{Pin: pin})
+	if got, err := ReadAll(ctx, pinned, "timestamp.json", 10); err != nil || string(got) != "0123456789" {
+		t.Errorf("pinned: got %q %v", got, err)
+	}
+	other := *pin
+	other[0] ^= 1
+	wrong, _ := Parse(srv.URL+"/repo", Options{Pin: &other})
+	if _, err := ReadAll(ctx, wrong, "timestamp.json", 10); !errors.Is(err, ErrPinMismatch) {
+		t.Errorf("wrong pin: got %v, want ErrPinMismatch", err)
+	}
+	for _, bad := range []string{"", "AB:CD", strings.Repeat("zz", 32)} {
+		if _, err := ParsePin(bad); err == nil {
+			t.Errorf("ParsePin(%q) accepted", bad)
+		}
 	}
 	for _, bad := range []string{"http://example.org/repo", "ftp://x/y", "https://user:pw@example.org/"} {
 		if _, err := Parse(bad, Options{}); err == nil {
