@@ -89,6 +89,8 @@ bench:
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench AuditVerify -benchtime 5x -timeout 30m ./backend/audit/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench 'AuditWrite|AuditRead' -benchtime 1000x ./backend/audit/
 	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench Ingest -benchtime 200x ./backend/syncserver/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench InitialSync -benchtime 1x -timeout 60m ./backend/sync/
+	OUTPOST_BENCH_STRICT=1 $(GO) test -run '^$$' -bench IncrementalSync -benchtime 200x -timeout 30m ./backend/sync/
 
 clean:
 	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"outpost/backend/audit"
 	"outpost/backend/ehr"
@@ -42,8 +43,10 @@ func (s *Store) Outgoing(ctx context.Context, limit int) ([]ehr.Version, error) 
 // Sent removes versions the server has stored from the outbox.
 func (s *Store) Sent(ctx context.Context, versionIDs []string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		st := &pageStmts{tx: tx}
+		defer st.release()
 		for _, id := range versionIDs {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE version_id = ?", id); err != nil {
+			if _, err := st.ExecContext(ctx, "DELETE FROM outbox WHERE version_id = ?", id); err != nil {
 				return fmt.Errorf("sent: %w", err)
 			}
 		}
@@ -139,7 +142,9 @@ func (s *Store) ApplyRemote(ctx context.Context, device string, vs []ehr.Version
 // before, each prepared anew): the insert itself says whether a version
 // is new; the heads of a record new to this laptop (most records of a
 // first sync) are worked out in memory, and only a record that had
-// versions before is checked for stored children; each record touched
+// versions before is checked for stored children; the heads after the
+// page are the heads before it, less the parents the page replaces, and
+// the new versions no version names; each record touched
 // is reprojected once, from the body CheckRemote decoded when its newest
 // head came in this page. Statements are prepared once per phase
 // (pageStmts).
@@ -178,15 +183,15 @@ func (s *Store) ApplyPage(ctx context.Context, device string, p *RemotePage, key
 			res.New++
 		}
 		st.release()
-		// Which records had versions before this page: a record with
-		// versions always has a head.
-		known := map[string]bool{}
+		// Which records had versions before this page (a record with
+		// versions always has a head), and their heads.
+		before := map[string][]string{}
 		for _, rid := range records {
 			hs, err := heads(ctx, st, rid)
 			if err != nil {
 				return err
 			}
-			known[rid] = len(hs) > 0
+			before[rid] = hs
 		}
 		st.release()
 		// Heads: each new version replaces its parents; it is a head
@@ -196,20 +201,28 @@ func (s *Store) ApplyPage(ctx context.Context, device string, p *RemotePage, key
 		// whose parent reaches the server later).
 		newest := make([]head, 0, len(records))
 		for _, rid := range records {
+			old := before[rid]
+			known := len(old) > 0
 			var hs []string
+			for _, h := range old {
+				if !named[h] {
+					hs = append(hs, h)
+				}
+			}
 			for _, i := range byRecord[rid] {
 				v := vs[i]
-				if known[rid] {
-					for _, p := range v.Parents {
-						if _, err := st.ExecContext(ctx, "DELETE FROM heads WHERE record_id = ? AND version_id = ?", v.RecordID, p); err != nil {
-							return fmt.Errorf("move heads: %w", err)
-						}
+				for _, p := range v.Parents {
+					if !slices.Contains(old, p) {
+						continue // not a head here: nothing to replace
+					}
+					if _, err := st.ExecContext(ctx, "DELETE FROM heads WHERE record_id = ? AND version_id = ?", v.RecordID, p); err != nil {
+						return fmt.Errorf("move heads: %w", err)
 					}
 				}
 				if named[v.VersionID] {
 					continue
 				}
-				if known[rid] {
+				if known {
 					var children int
 					// parents is a JSON array of ids (the vault's SQLite
 					// has no JSON functions): a child names this id in
@@ -227,29 +240,8 @@ func (s *Store) ApplyPage(ctx context.Context, device string, p *RemotePage, key
 				}
 				hs = append(hs, v.VersionID)
 			}
-			if !known[rid] {
-				// All its heads came in this page.
-				if len(hs) > 1 {
-					res.Conflicts++
-				}
-				h, err := newestOf(ctx, st, hs, vs, decoded, fresh)
-				if err != nil {
-					return err
-				}
-				newest = append(newest, h)
-			}
-		}
-		st.release()
-		// The projection shows each record's newest head; a conflict is
-		// shown apart (Conflicts) until a merge resolves it.
-		for _, rid := range records {
-			if !known[rid] {
-				continue
-			}
-			hs, err := heads(ctx, st, rid)
-			if err != nil {
-				return err
-			}
+			// The projection shows each record's newest head; a conflict
+			// is shown apart (Conflicts) until a merge resolves it.
 			if len(hs) > 1 {
 				res.Conflicts++
 			}
