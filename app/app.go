@@ -65,7 +65,6 @@ type App struct {
 
 	loop         *outsync.Loop    // the background sync; nil when not enrolled
 	syncSettings outsync.Settings // the loop's enrollment
-	shipped      shippedCache
 	joining      joinJob // a join from an enrollment package (setup screen)
 }
 

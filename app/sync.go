@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"time"
 
 	"outpost/backend/audit"
 	"outpost/backend/clinic"
@@ -157,34 +156,18 @@ func (a *App) syncState(ctx context.Context, svc *clinic.Services) SyncState {
 	if ls.Incident != "" && ls.ErrMessage != "" {
 		out.LastError = ls.ErrMessage + " (incident " + ls.Incident + ")"
 	}
-	out.AuditShippedAt = a.auditShipped(ctx, svc, ls.LastSync)
+	out.AuditShippedAt = auditShipped(ctx, svc)
 	return out
 }
 
-// auditShipped is when the newest acknowledged checkpoint was
-// acknowledged, read again only after a sync (the checkpoints grow).
-func (a *App) auditShipped(ctx context.Context, svc *clinic.Services, lastSync time.Time) string {
-	a.mu.Lock()
-	cache := a.shipped
-	a.mu.Unlock()
-	if cache.valid && cache.after.Equal(lastSync) {
-		return cache.at
-	}
-	s, err := audit.ShippingState(ctx, svc.Vault.R, a.cfg.Now())
-	if err != nil {
+// auditShipped is when the server last acknowledged this laptop's audit
+// trail (its signed receipt, kept in the vault's meta).
+func auditShipped(ctx context.Context, svc *clinic.Services) string {
+	r, ok, err := outsync.LastReceipt(ctx, svc.Vault.R)
+	if err != nil || !ok {
 		return ""
 	}
-	at := rfc3339(s.Acknowledged.AcknowledgedAt)
-	a.mu.Lock()
-	a.shipped = shippedCache{valid: true, after: lastSync, at: at}
-	a.mu.Unlock()
-	return at
-}
-
-type shippedCache struct {
-	valid bool
-	after time.Time
-	at    string
+	return rfc3339(r.ReceivedAt)
 }
 
 // SyncNow starts a sync in the background unless one runs, and returns at
