@@ -65,7 +65,7 @@ type App struct {
 
 	loop         *outsync.Loop    // the background sync; nil when not enrolled
 	syncSettings outsync.Settings // the loop's enrollment
-	joining      joinJob // a join from an enrollment package (setup screen)
+	joining      joinJob          // a join from an enrollment package (setup screen)
 }
 
 // New returns an App for cfg; Start opens the vault.
