@@ -296,11 +296,15 @@ func cmdStatus(args []string, e env) error {
 			held = fmt.Sprintf("%d of %d", role.Held, role.Keys)
 		}
 		note := ""
+		soon := 30 * 24 * time.Hour
+		if role.Name == "timestamp" {
+			soon = 48 * time.Hour
+		}
 		switch left := role.Expires.Sub(now); {
 		case left <= 0:
 			note = "  EXPIRED: re-sign now"
-		case left < 48*time.Hour:
-			note = "  expires soon"
+		case left < soon:
+			note = "  expires soon: re-sign"
 		}
 		fmt.Fprintf(e.stdout, "%-10s %8d  %-20s %-10d %s%s\n", role.Name, role.Version, role.Expires.Format(time.RFC3339), role.Threshold, held, note)
 	}

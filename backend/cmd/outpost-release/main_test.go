@@ -164,6 +164,9 @@ func TestRefusals(t *testing.T) {
 		{"root rotation below threshold", []string{"rotate", "--repo", repoDir, "--keys", fewRoot, "--role", "root"}, 1, "needs 2 current root keys"},
 		{"not a repository", []string{"status", "--repo", t.TempDir()}, 1, "not an update repository"},
 		{"no flags", []string{"add"}, 2, "--repo and --keys are required"},
+		{"keys folder is the repository", []string{"init", "--repo", repoDir + "-new", "--keys", repoDir + "-new/"}, 1, "must not be inside the repository"},
+		{"repository inside the keys folder", []string{"init", "--repo", filepath.Join(keysDir, "repo"), "--keys", keysDir}, 1, "must not be inside the repository"},
+		{"control characters in notes", []string{"add", "--repo", repoDir, "--keys", keysDir, "--version", "1.2.0", "--notes", notesFile(t, "fix\x1b[31m"), "--platform", "linux-amd64=" + bin}, 1, "plain UTF-8 text"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -179,6 +182,15 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("retired root keys: got %d, want 3", len(got))
 	}
 	mustRun(t, "sign", "--repo", repoDir, "--keys", keysDir, "--root")
+}
+
+func notesFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func globAll(t *testing.T, dir, pattern string) []string {

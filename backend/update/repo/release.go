@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
@@ -48,6 +51,9 @@ func (r *Repo) Add(rel Release) error {
 	}
 	if len(rel.Notes) > MaxNotes {
 		return fmt.Errorf("release notes are longer than %d bytes", MaxNotes)
+	}
+	if !utf8.ValidString(rel.Notes) || strings.ContainsFunc(rel.Notes, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) {
+		return errors.New("release notes must be plain UTF-8 text (no control characters)")
 	}
 	for plat, p := range rel.Platforms {
 		if !platformRE.MatchString(plat) {

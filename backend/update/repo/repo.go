@@ -68,7 +68,8 @@ func (o Options) clock() time.Time {
 	return o.Now().UTC()
 }
 
-// checkFolders refuses a keys folder inside the repository or the reverse.
+// checkFolders refuses a keys folder inside the repository or the reverse,
+// by path and, once both exist, with symbolic links resolved.
 func checkFolders(repoDir, keysDir string) error {
 	if repoDir == "" || keysDir == "" {
 		return errors.New("both a repository folder and a keys folder are needed")
@@ -78,19 +79,24 @@ func checkFolders(repoDir, keysDir string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	if r, e := filepath.EvalSymlinks(r); e == nil {
-		if k2, e := filepath.EvalSymlinks(k); e == nil {
-			k = k2
-		}
-		rel, e := filepath.Rel(r, k)
-		if e == nil && !strings.HasPrefix(rel, "..") {
-			return ErrKeysInRepo
-		}
-		if rel, e := filepath.Rel(k, r); e == nil && !strings.HasPrefix(rel, "..") {
-			return ErrKeysInRepo
-		}
+	if nested(r, k) {
+		return ErrKeysInRepo
+	}
+	r2, err1 := filepath.EvalSymlinks(r)
+	k2, err2 := filepath.EvalSymlinks(k)
+	if err1 == nil && err2 == nil && nested(r2, k2) {
+		return ErrKeysInRepo
 	}
 	return nil
+}
+
+// nested reports whether a is b, or one holds the other.
+func nested(a, b string) bool {
+	inside := func(x, y string) bool {
+		rel, err := filepath.Rel(x, y)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	return inside(a, b) || inside(b, a)
 }
 
 // InitOptions shape a new repository.
@@ -111,6 +117,9 @@ func Init(o Options, opt InitOptions) (*Repo, error) {
 	}
 	if opt.RootKeys < 1 || opt.RootThreshold < 1 || opt.RootThreshold > opt.RootKeys || opt.RootKeys > 9 {
 		return nil, fmt.Errorf("root: %d of %d keys is not a valid threshold", opt.RootThreshold, opt.RootKeys)
+	}
+	if err := checkFolders(o.Dir, o.KeysDir); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("repository folder: %w", err)
