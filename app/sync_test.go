@@ -505,3 +505,37 @@ func TestSyncConnectToPlainHTTP(t *testing.T) {
 		t.Errorf("got %+v", p)
 	}
 }
+
+// A version the laptop cannot open with the clinic key (here: a laptop of
+// another clinic, with another key, enrolled with the same server
+// clinic) stops the sync with a plain message and raises an alert for
+// the security officer.
+func TestSyncTamperedIsAlerted(t *testing.T) {
+	srv := startServer(t)
+	e := newClinic(t)
+	if _, err := e.admin.ConnectServer(connectReq(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	syncNow(t, e.admin)
+	other := newClinic(t)
+	if _, err := other.admin.ConnectServer(connectReq(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	other.patient(other.admin)
+	syncNow(t, other.admin)
+	st := syncNow(t, e.admin)
+	if st.LastErrorCode != outsync.ETampered || !strings.Contains(st.LastError, "security officer") {
+		t.Errorf("state %+v", st)
+	}
+	alerts, err := e.admin.ListAlerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, al := range alerts {
+		found = found || al.Kind == outsync.AlertTampered
+	}
+	if !found {
+		t.Errorf("no %s alert: %+v", outsync.AlertTampered, alerts)
+	}
+}
