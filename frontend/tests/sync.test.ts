@@ -215,6 +215,8 @@ describe('Conflicts', () => {
     const rows = allByTestId(root, 'conflict-row');
     const differs = Object.fromEntries(rows.map((r) => [r.dataset.field, r.dataset.differs]));
     expect(differs).toEqual({ complaint: 'true', plan: 'true', findings: 'true', status: 'false' });
+    // The differing fields come first.
+    expect(rows.map((r) => r.dataset.field)).toEqual(['complaint', 'plan', 'findings', 'status']);
     expect(byTestId(root, 'conflict-patient')!.textContent).toBe('Moyo, Tendai');
   });
 
@@ -411,16 +413,12 @@ describe('Join a clinic', () => {
   }
 
   it('is offered next to setting up a new clinic, and runs to the recovery key and sign-in', async () => {
-    let n = 0;
-    const phases: JoinProgress[] = [
-      { phase: 'enrolling', done: 0, total: 0, clinic: 'Hill Clinic', recoveryKey: '' },
-      { phase: 'syncing', done: 40, total: 100, clinic: 'Hill Clinic', recoveryKey: '' },
-      { phase: 'done', done: 100, total: 100, clinic: 'Hill Clinic', recoveryKey: 'AAAA-BBBB-CCCC' },
-    ];
-    fakeApp.JoinClinic = vi.fn(async () => ({ phase: 'opening', done: 0, total: 0, clinic: '', recoveryKey: '' }));
-    fakeApp.JoinStatus = vi.fn(async () => phases[Math.min(n++, phases.length - 1)]);
+    const phase = (p: Partial<JoinProgress>): JoinProgress => ({ phase: 'enrolling', done: 0, total: 0, clinic: 'Hill Clinic', recoveryKey: '', ...p });
+    let now = phase({});
+    fakeApp.JoinClinic = vi.fn(async () => phase({ phase: 'opening', clinic: '' }));
+    fakeApp.JoinStatus = vi.fn(async () => now);
     const ondone = vi.fn();
-    const root = render(Setup, { status: { ...baseStatus, screen: 'setup' }, ondone });
+    const root = render(Setup, { status: { ...baseStatus, screen: 'setup' }, ondone, joinPollMs: 10 });
     expect(byTestId(root, 'setup-form')).not.toBeNull();
     click(byTestId(root, 'setup-mode-join'));
     const form = await waitFor(() => byTestId(root, 'join-form'));
@@ -435,19 +433,23 @@ describe('Join a clinic', () => {
     expect(fakeApp.JoinClinic).toHaveBeenCalledWith({ package: 'AQID', code: '7k2qm9xw4tb3n8rhv6jd', deviceName: 'Outreach 2', keyStore: 'keyring', passphrase: '' });
     // The choice of new or join is gone once the join runs.
     expect(byTestId(root, 'setup-mode-new')).toBeNull();
+    await waitFor(() => byTestId(root, 'join-phase')?.dataset.phase === 'enrolling');
+    expect(byTestId(root, 'join-phase')!.textContent).toBe('Registering this laptop with the clinic server…');
+    now = phase({ phase: 'syncing', done: 40, total: 100 });
     const bar = await waitFor(() => root.querySelector<HTMLProgressElement>('[data-testid="join-bar"][max="100"]'));
     expect(bar.value).toBe(40);
     expect(byTestId(root, 'join-phase')!.textContent).toBe("Receiving the clinic's records: 40 of 100");
     expect(byTestId(root, 'join-progress')!.textContent).toContain('Joining Hill Clinic');
 
-    await waitFor(() => byTestId(root, 'recovery-key'), 10_000);
+    now = phase({ phase: 'done', done: 100, total: 100, recoveryKey: 'AAAA-BBBB-CCCC' });
+    await waitFor(() => byTestId(root, 'recovery-key'));
     expect(byTestId(root, 'recovery-key')!.textContent).toBe('AAAA-BBBB-CCCC');
     click(byTestId(root, 'recovery-continue'));
     expect(ondone).not.toHaveBeenCalled();
     click(byTestId(root, 'recovery-confirm'));
     click(byTestId(root, 'recovery-continue'));
     expect(ondone).toHaveBeenCalledTimes(1);
-  }, 15_000);
+  });
 
   it('a failure shows its message and lets the user try again', async () => {
     fakeApp.JoinClinic = vi.fn(async () => ({ phase: 'enrolling', done: 0, total: 0, clinic: 'Hill Clinic', recoveryKey: '' }));

@@ -163,11 +163,20 @@ export function differingFields(heads: ConflictVersion[]): Set<string> {
   return out;
 }
 
-/** Every field name of the heads, in the order the first head has them, then the others'. */
+/** Fields not shown side by side: the patient is named above the table. */
+const HIDDEN_FIELDS = new Set(['patientId']);
+
+/** Every field name of the heads, in the order the first head has them, then the others', differing ones first. */
 export function fieldNames(heads: ConflictVersion[]): string[] {
   const seen: string[] = [];
-  for (const h of heads) for (const k of Object.keys(h.fields)) if (!seen.includes(k)) seen.push(k);
-  return seen;
+  for (const h of heads) for (const k of Object.keys(h.fields)) if (!seen.includes(k) && !HIDDEN_FIELDS.has(k)) seen.push(k);
+  const differ = differingFields(heads);
+  return [...seen.filter((k) => differ.has(k)), ...seen.filter((k) => !differ.has(k))];
+}
+
+/** A field's value as shown: RFC 3339 times in the local format, anything else as it is. */
+export function fieldText(value: string): string {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) ? formatDateTime(value) : value;
 }
 
 export interface MergeMember {
