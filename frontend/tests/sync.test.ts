@@ -484,6 +484,22 @@ describe('Join a clinic', () => {
   });
 });
 
+describe('App and the status bar', () => {
+  it('shows it on the other signed-in screens too (locked), and drops it at sign-out', async () => {
+    fakeApp.Status.mockResolvedValue({ ...baseStatus, screen: 'locked', user: users.nurse });
+    fakeApp.SyncStatus = vi.fn(async () => syncState({ ...enrolled, pending: 2 }));
+    const root = render(App, {});
+    await waitFor(() => byTestId(root, 'lock-screen'));
+    await waitFor(() => byTestId(root, 'sync-pending'));
+    expect(byTestId(root, 'sync-pending')!.textContent).toBe('2 changes waiting');
+
+    fakeApp.Status.mockResolvedValue({ ...baseStatus, screen: 'login' });
+    click(byTestId(root, 'lock-signout'));
+    await waitFor(() => byTestId(root, 'login-form'));
+    expect(byTestId(root, 'sync-status')).toBeNull();
+  });
+});
+
 describe('Erased', () => {
   it('is a full page with the message and nothing else', async () => {
     fakeApp.Status.mockResolvedValue({
