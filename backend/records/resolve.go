@@ -75,9 +75,44 @@ func resolverOf[T any](k Kind[T]) resolver {
 	}
 }
 
-// resolvers are the clinical kinds a clinician resolves in the Conflicts
-// list (patients and accounts have screens of their own).
+// resolvePatient checks a patient's merged demographics: valid like a
+// registration, the clinic number unchanged, and restricted when any head
+// is (a merge never lifts a restriction; SetRestricted does, audited).
+func resolvePatient(id string, body []byte, heads []ehr.Version, _ string, now time.Time, verbatim bool) ([]byte, string, error) {
+	p, err := ehr.ParsePatientBody(body)
+	if err != nil {
+		return nil, "", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+			Fields: map[string]string{"body": "The merged record cannot be read as a patient."}, Err: err}
+	}
+	clinicNo, restricted := p.ClinicNo, p.Restricted
+	for _, h := range heads {
+		old, err := ehr.ParsePatientBody(h.Body)
+		if err != nil {
+			return nil, "", fmt.Errorf("resolve: head %s: %w", h.VersionID, err)
+		}
+		if old.ClinicNo != clinicNo {
+			return nil, "", &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
+				Fields: map[string]string{"clinicNo": "The clinic number of a patient never changes."}}
+		}
+		restricted = restricted || old.Restricted
+	}
+	checked, err := p.Input(now).Patient(now)
+	if err != nil {
+		return nil, "", err
+	}
+	checked.ClinicNo, checked.Restricted = clinicNo, restricted
+	if verbatim && checked.Restricted == p.Restricted {
+		return body, id, nil
+	}
+	out, err := ehr.PatientBody(id, checked)
+	return out, id, err
+}
+
+// resolvers are the kinds a clinician resolves in the Conflicts list:
+// patients' demographics and the clinical kinds (accounts merge on their
+// own, see account.go).
 var resolvers = map[string]resolver{
+	ehr.KindPatient:      resolvePatient,
 	ehr.KindEncounter:    resolverOf(Encounters),
 	ehr.KindObservation:  resolverOf(Observations),
 	ehr.KindCondition:    resolverOf(Conditions),
@@ -88,8 +123,8 @@ var resolvers = map[string]resolver{
 	ehr.KindDocument:     resolverOf(Documents),
 }
 
-// IsClinical reports whether kind is a clinical record kind (one the
-// Conflicts list shows and Resolve writes).
+// IsClinical reports whether kind is a patient or clinical record kind
+// (one the Conflicts list shows and Resolve writes).
 func IsClinical(kind string) bool { _, ok := resolvers[kind]; return ok }
 
 // ClinicalConflicts counts the clinical records with more than one head.
@@ -124,13 +159,15 @@ func (s *Store) ConflictDetails(ctx context.Context, a Actor, patientID string) 
 		if !IsClinical(c.Kind) {
 			continue
 		}
-		d := ConflictDetail{RecordID: c.RecordID, Kind: c.Kind}
-		err := s.r.QueryRowContext(ctx, "SELECT patient_id FROM chart WHERE record_id = ?", c.RecordID).Scan(&d.PatientID)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("conflicts: %w", err)
+		d := ConflictDetail{RecordID: c.RecordID, Kind: c.Kind, PatientID: c.RecordID}
+		if c.Kind != ehr.KindPatient {
+			err := s.r.QueryRowContext(ctx, "SELECT patient_id FROM chart WHERE record_id = ?", c.RecordID).Scan(&d.PatientID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("conflicts: %w", err)
+			}
 		}
 		if patientID != "" && d.PatientID != patientID {
 			continue
@@ -142,7 +179,7 @@ func (s *Store) ConflictDetails(ctx context.Context, a Actor, patientID string) 
 			return nil, err
 		}
 		var family, given string
-		err = s.r.QueryRowContext(ctx, "SELECT family, given FROM patients WHERE record_id = ?", d.PatientID).Scan(&family, &given)
+		err := s.r.QueryRowContext(ctx, "SELECT family, given FROM patients WHERE record_id = ?", d.PatientID).Scan(&family, &given)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("conflicts: %w", err)
 		}

@@ -258,3 +258,62 @@ func TestResolveRestrictedChart(t *testing.T) {
 		t.Errorf("resolve by another clinician: %q (%v)", got, err)
 	}
 }
+
+// Two laptops change one patient's demographics offline: the conflict is
+// listed and resolved like a clinical record, the clinic number never
+// changes, and a merge never lifts a restriction.
+func TestResolvePatient(t *testing.T) {
+	a, b := newEnv(t), newEnv(t)
+	var toA, toB int64
+	pid := registered(t, a)
+	exchange(t, a, b, &toB)
+	for phone, e := range map[string]*env{"+256 700 000001": a, "+256 700 000002": b} {
+		cur, err := e.s.Patient(ctx, e.actor, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cur.Patient
+		p.Phone = phone
+		if _, err := e.s.UpdatePatient(ctx, e.actor, pid, cur.VersionID, p, "new phone number"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exchange(t, a, b, &toB)
+	exchange(t, b, a, &toA)
+	ds, err := a.s.ConflictDetails(ctx, a.actor, pid)
+	if err != nil || len(ds) != 1 || ds[0].Kind != ehr.KindPatient || ds[0].PatientID != pid || ds[0].PatientName != "Phiri, Mercy" {
+		t.Fatalf("ConflictDetails = %+v, %v", ds, err)
+	}
+	hs := []string{ds[0].Heads[0].VersionID, ds[0].Heads[1].VersionID}
+
+	merged, err := ehr.ParsePatientBody(ds[0].Heads[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := merged
+	moved.ClinicNo = "K7Q-999999"
+	body, _ := ehr.PatientBody(pid, moved)
+	_, err = a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: pid, Heads: hs, Body: body, Reason: "both numbers checked"})
+	if got, want := ehr.ErrorCode(err), ehr.EInvalid; got != want {
+		t.Fatalf("moving the clinic number: code %s, want %s", got, want)
+	}
+
+	merged.Phone = "+256 700 000003"
+	body, _ = ehr.PatientBody(pid, merged)
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: pid, Heads: hs, Body: body, Reason: "both numbers checked"}); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b, &toB)
+	for _, e := range []*env{a, b} {
+		cur, err := e.s.Patient(ctx, e.actor, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := cur.Patient.Phone, "+256 700 000003"; got != want {
+			t.Errorf("phone = %q, want %q", got, want)
+		}
+		if ds, _ := e.s.ConflictDetails(ctx, e.actor, ""); len(ds) != 0 {
+			t.Errorf("conflicts left: %+v", ds)
+		}
+	}
+}
