@@ -6,11 +6,13 @@
 // package and its code, signs in with A's administrator account and sees
 // A's patient. With the server stopped, both change the same visit; once
 // it is back, both sync, both show the conflict, A merges it with a
-// reason, both sync again, and the conflict is gone on both.
+// reason, both sync again, and the conflict is gone on both. Last, the
+// server revokes B, which erases itself at its next sync.
 //
 // Needs OUTPOST_HARNESS (see harness.mjs) and OUTPOST_SERVER, the path of
 // the outpost-server binary. Optional: CHROMIUM, OUTPOST_SCREENSHOT_DIR
-// (sync-status.png, sync-package.png, sync-join.png, sync-conflict.png).
+// (sync-status.png, sync-package.png, sync-join.png, sync-conflict.png,
+// sync-erased.png).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +78,11 @@ async function clinicServer(t) {
       return m[1];
     },
 
+    /** Revokes a laptop: refused from now on, told to erase its data. */
+    async revoke(deviceId) {
+      await run(bin, ['revoke', '--data-dir', dir, deviceId]);
+    },
+
     /** Serves until stop(); resolves once it listens. */
     async start() {
       child = spawn(bin, ['serve', '--data-dir', dir, '--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -127,10 +134,12 @@ function syncState(page) {
  * the click has ended (lastAttempt moved on and nothing runs).
  */
 async function syncNow(page) {
-  const before = await syncState(page);
   const bar = page.getByTestId('sync-status');
   // A background sync may be running: wait for its end, then ask for ours.
   await page.locator('[data-testid="sync-status"][data-syncing="false"]').waitFor({ timeout: SLOW });
+  const before = await syncState(page);
+  // lastAttempt has whole seconds: ours must fall in a later one.
+  await new Promise((r) => setTimeout(r, 1100));
   await bar.getByTestId('sync-now').click();
   const deadline = Date.now() + SLOW;
   for (;;) {
@@ -418,6 +427,19 @@ test('Outpost sync: connect, add a laptop, join, a conflict on both laptops, mer
       await a.assertClean();
       env = b;
       await b.assertClean();
+    });
+
+    await b.step('the clinic revokes laptop B: at its next sync it is erased, and says so on a page of its own', async () => {
+      env = b;
+      const { deviceId } = await syncState(b.page);
+      assert.notEqual(deviceId, '');
+      await server.revoke(deviceId);
+      await b.page.locator('[data-testid="sync-status"][data-syncing="false"]').waitFor({ timeout: SLOW });
+      await b.page.getByTestId('sync-now').click();
+      await b.page.getByTestId('erased').waitFor({ timeout: SLOW });
+      assert.notEqual((await b.page.getByTestId('erased-message').innerText()).trim(), '');
+      assert.equal(await b.page.locator('button, input, a, [data-testid="topbar"]').count(), 0, 'nothing else on the page');
+      await b.shot('sync-erased.png', false);
     });
   } catch (err) {
     const e = await env.failed(err);
