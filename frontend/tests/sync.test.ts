@@ -309,6 +309,19 @@ describe('Conflicts', () => {
     expect(byTestId(root, 'conflict-r1-keep-form-form')).toBeNull();
   });
 
+  it('shows markup in a conflict as text', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const h = (id: string, v: string) => head({ versionId: id, author: evil, reason: evil, body: JSON.stringify({ complaint: v }), fields: { complaint: v } });
+    fakeApp.ListConflicts = vi.fn(async () => [{ ...conflict, patientName: evil, heads: [h('v-a', evil), h('v-b', 'x')] }]);
+    const root = render(Conflicts, { alone: true });
+    await waitFor(() => byTestId(root, 'conflict'));
+    click(byTestId(root, 'conflict-merge'));
+    await waitFor(() => byTestId(root, 'merge-member'));
+    expect(root.querySelector('img')).toBeNull();
+    expect(byTestId(root, 'conflict-patient')!.textContent).toBe(evil);
+    expect(byTestId(root, 'merge-member')!.textContent).toContain(evil);
+  });
+
   it('the chart shows a banner when its patient has conflicts', async () => {
     fakeApp.ListConflicts = vi.fn(async () => [conflict]);
     const root = render(PatientView, { id: 'p1', initial: makePatient(), canChartRead: true, onedit: () => {}, onback: () => {} });
