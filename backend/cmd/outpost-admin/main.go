@@ -68,6 +68,9 @@ commands:
   update check|apply --repo URL|DIR [--state-dir D] [--ca-cert PEM | --pin SHA256]
            verify the signed update repository (docs/updates.md) and show,
            or install, the newest release of this tool
+  report   --data-dir D [--json]   the live security report: every requirement
+           (S1 … S35, P1 … P7) with its status on this installation and the
+           evidence (docs/security-report.md); exits 0 whatever it finds
   version  print this tool's version
 `
 
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdAudit(ctx, rest, e)
 	case "update":
 		err = cmdUpdate(ctx, rest, e)
+	case "report":
+		err = cmdReport(ctx, rest, e)
 	case "version":
 		err = cmdVersion(e)
 	case "help", "-h", "--help":
