@@ -39,6 +39,9 @@ type Config struct {
 	// SyncPoll is how often (real time) the background sync looks at the
 	// clock and the outbox; zero: every second.
 	SyncPoll time.Duration
+	// Updates wires signed updates (app/update.go); Version is the
+	// running release.
+	Updates UpdateConfig
 }
 
 // Screens the UI can be asked to show.
@@ -66,6 +69,7 @@ type App struct {
 	loop         *outsync.Loop    // the background sync; nil when not enrolled
 	syncSettings outsync.Settings // the loop's enrollment
 	joining      joinJob          // a join from an enrollment package (setup screen)
+	updates      updater          // signed updates: the watcher and what it found
 }
 
 // New returns an App for cfg; Start opens the vault.
@@ -108,6 +112,7 @@ func (a *App) vaultOptions() vault.Options {
 // start finds the vault and opens it when its key is in the keyring. It
 // decides the first screen: setup, unlock, login, or fatal.
 func (a *App) start(ctx context.Context) {
+	a.startUpdates() // checks once a vault is open, then daily
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.wctx = ctx
@@ -145,6 +150,7 @@ func (a *App) setFatal(method string, err error) {
 
 // stop stops the background sync and closes the vault.
 func (a *App) stop() {
+	a.stopUpdates()
 	a.stopSync()
 	a.mu.Lock()
 	defer a.mu.Unlock()

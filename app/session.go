@@ -58,6 +58,11 @@ var methodPerms = map[string]string{
 	"SyncStatus": session, "SyncNow": session,
 	"ConnectServer": auth.PermUsersManage, "CreateEnrollmentPackage": auth.PermUsersManage,
 	"ListConflicts": auth.PermChartRead, "ResolveConflict": auth.PermChartWrite,
+
+	// Signed updates (docs/updates.md): every user sees an available
+	// release; administrators check, install and set the repository.
+	"UpdateStatus":    session,
+	"CheckForUpdates": auth.PermSettingsManage, "InstallUpdate": auth.PermSettingsManage, "SetUpdateSettings": auth.PermSettingsManage,
 }
 
 // User is the signed-in user as the UI shows it.
