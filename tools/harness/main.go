@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"syscall"
@@ -32,6 +33,12 @@ func main() {
 	dataDir := flag.String("data-dir", "", "vault folder (required)")
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	saveDir := flag.String("save-dir", "", "where files the user saves are written (stands in for the save dialog; default: a new temporary folder)")
+	// Updates (frontend/e2e/updates.test.mjs): a test repository's root, a
+	// stand-in program to replace (never the harness itself) and a release
+	// version; the environment gives them when the flags are not used.
+	version := flag.String("version", envOr("OUTPOST_HARNESS_VERSION", "harness"), "the version the app reports and updates from")
+	updateRoot := flag.String("update-root", os.Getenv("OUTPOST_HARNESS_UPDATE_ROOT"), "trusted update root metadata (default: the embedded one)")
+	updateTarget := flag.String("update-target", os.Getenv("OUTPOST_HARNESS_UPDATE_TARGET"), "the program an update replaces (default: a new temporary file)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *dataDir == "" || !frontend.Built() {
@@ -51,9 +58,14 @@ func main() {
 		}
 		*saveDir = d
 	}
+	uc, err := updateConfig(*dataDir, *updateRoot, *updateTarget)
+	if err != nil {
+		log.Error("update settings", "cause", err.Error())
+		os.Exit(2)
+	}
 	clock := &offsetClock{}
-	a := app.New(app.Config{DataDir: *dataDir, Version: "harness", Workstation: "e2e-harness", Log: log, Now: clock.Now,
-		Save: app.FolderSaver(*saveDir)})
+	a := app.New(app.Config{DataDir: *dataDir, Version: *version, Workstation: "e2e-harness", Log: log, Now: clock.Now,
+		Save: app.FolderSaver(*saveDir), Updates: uc})
 	app.Start(context.Background(), a)
 	defer app.Stop(a)
 
@@ -76,6 +88,38 @@ func main() {
 		log.Error("serve", "cause", err.Error())
 		os.Exit(1)
 	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// updateConfig reads the trusted root and picks the program an update
+// replaces: never the harness binary (by default a stand-in file in the
+// data folder, removed with it).
+func updateConfig(dataDir, root, target string) (app.UpdateConfig, error) {
+	var uc app.UpdateConfig
+	if root != "" {
+		b, err := os.ReadFile(root)
+		if err != nil {
+			return uc, fmt.Errorf("update root: %w", err)
+		}
+		uc.Root = b
+	}
+	if target == "" {
+		target = filepath.Join(dataDir, "harness-program")
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return uc, fmt.Errorf("stand-in program: %w", err)
+		}
+		if err := os.WriteFile(target, []byte("stand-in for the outpost program\n"), 0o700); err != nil {
+			return uc, fmt.Errorf("stand-in program: %w", err)
+		}
+	}
+	uc.Target = target
+	return uc, nil
 }
 
 // offsetClock is the backend's clock in the harness: real time plus an
