@@ -37,7 +37,7 @@ var methodPerms = map[string]string{
 	"ResetPassword": auth.PermUsersManage, "ResetMFA": auth.PermUsersManage, "RequestUserDeletion": auth.PermUsersManage,
 	"ListDeletionRequests": auth.PermUsersManage, "ApproveUserDeletion": auth.PermUsersManage,
 	"GetSettings": auth.PermSettingsManage, "SaveSettings": auth.PermSettingsManage,
-	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead,
+	"ListAlerts": auth.PermAlertsRead, "AcknowledgeAlert": auth.PermAlertsRead, "SecurityReport": auth.PermAlertsRead,
 	"GetAuditShipping": auth.PermAuditManage, "SaveSealedAuditCopy": auth.PermAuditManage, "ConfirmAuditCopy": auth.PermAuditManage,
 	"ListAuditPurges": auth.PermAuditManage, "RequestAuditPurge": auth.PermAuditManage, "ApproveAuditPurge": auth.PermAuditManage,
 	"ListAudit": auth.PermAuditRead, "SaveAuditExport": auth.PermAuditRead,
