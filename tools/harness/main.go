@@ -38,7 +38,7 @@ func main() {
 	// version; the environment gives them when the flags are not used.
 	version := flag.String("version", envOr("OUTPOST_HARNESS_VERSION", "harness"), "the version the app reports and updates from")
 	updateRoot := flag.String("update-root", os.Getenv("OUTPOST_HARNESS_UPDATE_ROOT"), "trusted update root metadata (default: the embedded one)")
-	updateTarget := flag.String("update-target", os.Getenv("OUTPOST_HARNESS_UPDATE_TARGET"), "the program an update replaces (default: a new temporary file)")
+	updateTarget := flag.String("update-target", os.Getenv("OUTPOST_HARNESS_UPDATE_TARGET"), "the program an update replaces (default: a stand-in file in the data folder)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *dataDir == "" || !frontend.Built() {
