@@ -317,6 +317,28 @@ export interface Alert {
   acknowledged: boolean;
 }
 
+/** A row's status in the security report (docs/security-report.md). */
+export type SecurityStatus = 'ok' | 'warn' | 'fail' | 'info' | 'n/a';
+
+/** One requirement (S1 … S35, P1 … P7) with its live status and evidence. */
+export interface SecurityRow {
+  id: string;
+  title: string;
+  status: SecurityStatus | (string & {});
+  evidence: string[] | null;
+}
+
+/** The live security report of this installation (administrators, security officers). */
+export interface SecurityReport {
+  at: string;
+  clinic: string;
+  device: string;
+  version: string;
+  rows: SecurityRow[];
+  counts: Record<string, number> | null;
+  openAlerts: Record<string, number> | null;
+}
+
 // ---------------------------------------------------------------------------
 // The chart: clinical records of a patient (chart.read / chart.write).
 
@@ -1083,6 +1105,7 @@ export const api = {
   // Security alerts
   listAlerts: async () => (await call<Alert[] | null>('ListAlerts')) ?? [],
   acknowledgeAlert: (id: string) => call<void>('AcknowledgeAlert', id),
+  securityReport: () => call<SecurityReport>('SecurityReport'),
 
   // The chart
   chartSummary: async (patientId: string) => chartView(await call<Partial<ChartView> | null>('ChartSummary', patientId)),
