@@ -1,6 +1,8 @@
 // Typed wrappers around the Go methods that Wails binds as
 // window.go.app.App.<Method>(...). Every rejection is turned into a Problem.
 
+import { updateState, type UpdateSettings, type UpdateState } from './updates';
+
 export type ProblemCode =
   | 'E_VALIDATION'
   | 'E_AUTH'
@@ -1180,6 +1182,13 @@ export const api = {
   /** Every conflict the user may see (patientId ''), or one patient's. */
   listConflicts: async (patientId: string) => conflictItems(await call<Partial<ConflictItem>[] | null>('ListConflicts', patientId)),
   resolveConflict: (req: ResolveRequest) => call<void>('ResolveConflict', req),
+
+  // Signed updates (docs/updates.md): any user reads the state; administrators check, install and configure
+  updateStatus: async () => updateState(await call<Partial<UpdateState> | null>('UpdateStatus')),
+  checkForUpdates: async () => updateState(await call<Partial<UpdateState> | null>('CheckForUpdates')),
+  /** Installs the release the last check found; Outpost must then be restarted. */
+  installUpdate: async (version: string) => updateState(await call<Partial<UpdateState> | null>('InstallUpdate', version)),
+  setUpdateSettings: async (s: UpdateSettings) => updateState(await call<Partial<UpdateState> | null>('SetUpdateSettings', s)),
 };
 
 export type Api = typeof api;
