@@ -23,8 +23,12 @@ import (
 // Outgoing returns up to limit versions waiting in the outbox, oldest
 // first.
 func (s *Store) Outgoing(ctx context.Context, limit int) ([]ehr.Version, error) {
+	// CROSS JOIN keeps the outbox (small, usually empty) as the outer
+	// loop: with a plain JOIN, SQLite walked every version in seq order
+	// to find the few queued, which read and decrypted the whole table
+	// at every sync (25 ms on 60,000 versions, growing with the vault).
 	rows, err := s.r.QueryContext(ctx, `SELECT v.version_id, v.record_id, v.kind, v.parents, v.hlc, v.author, v.device, v.reason, v.deleted, v.body
-		FROM outbox o JOIN versions v ON v.version_id = o.version_id ORDER BY o.queued_hlc, v.seq LIMIT ?`, limit)
+		FROM outbox o CROSS JOIN versions v ON v.version_id = o.version_id ORDER BY o.queued_hlc, v.seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("outgoing: %w", err)
 	}
