@@ -319,7 +319,7 @@ func TestUpdateCheckedDaily(t *testing.T) {
 	first := s.LastCheck
 	ur.publish(t, "1.1.0", false, "Faster search.")
 	clock.add(update.CheckInterval - time.Minute)
-	e.adminOn(t, w, clock) // the session ended at its time limit
+	e.adminOn(t, w, clock)             // the session ended at its time limit
 	time.Sleep(100 * time.Millisecond) // twenty looks at the clock
 	if s := mustUpdateState(t, w); s.Available != nil || s.LastCheck != first {
 		t.Fatalf("checked before a day had passed: %+v", s)
