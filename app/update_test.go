@@ -428,3 +428,23 @@ func TestUpdateRefusalsArePlain(t *testing.T) {
 		})
 	}
 }
+
+// Once a repository is set, the app checks at start by itself: a window
+// opened later (Outpost started again) announces the release without any
+// call but UpdateStatus.
+func TestUpdateCheckedAtStart(t *testing.T) {
+	e := newClinic(t)
+	ur := newUpdateRepo(t)
+	ur.publish(t, "2.0.0", true, securityNotes)
+	first, _ := e.updateWindow(t, "1.0.0", UpdateConfig{Root: ur.root, Target: fakeProgram(t)})
+	if _, err := first.SetUpdateSettings(UpdateSettings{Repository: ur.dir, Policy: "ask"}); err != nil {
+		t.Fatal(err)
+	}
+	checked(t, first)
+	Stop(first)
+	w, _ := e.updateWindow(t, "1.0.0", UpdateConfig{Root: ur.root, Target: fakeProgram(t)})
+	s := checked(t, w)
+	if s.Available == nil || s.Available.Version != "2.0.0" || !s.Available.Security || s.Policy != "ask" || s.Repository != ur.dir {
+		t.Errorf("at start: %+v", s)
+	}
+}
