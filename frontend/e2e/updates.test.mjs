@@ -3,7 +3,8 @@
 // inside), the harness running "1.0.0" and trusting that repository's
 // root. The administrator sets the folder as the repository (a USB
 // stick), sees the security release announced with its notes (on the home
-// banner and under Administration, Updates), installs it over a stand-in
+// banner and under Administration, Updates), as does a nurse (who is told
+// to ask the administrator); the administrator installs it over a stand-in
 // program (never the harness) and is told to restart; a day later, moved
 // by the harness's /test/clock, the watcher finds the next release by
 // itself.
@@ -23,12 +24,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SLOW, openOutpost } from './harness.mjs';
-import { answerMfa, enrolMfa, finishEnrolment, setUpClinic, submitLogin } from './flows.mjs';
+import { answerMfa, createUser, enrolMfa, finishEnrolment, firstSignIn, setUpClinic, signOut, submitLogin } from './flows.mjs';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN = { username: 'admin', name: 'Amina Okafor', password: 'correct horse battery staple' };
 const NOTES = 'Fixes a lockout after a password change.\n<b>Install today.</b>';
+const NURSE = { username: 'nurse.joy', name: 'Joy Banda', role: 'nurse', temporary: 'Tmp-4821-kestrel-lake', password: 'river stones under a quiet moon' };
 
 /** This machine's platform as releases name it (GOOS-GOARCH). */
 function platform() {
@@ -146,6 +148,26 @@ test('Outpost: a security release from a folder repository is announced with its
       const bg = await banner.evaluate((el) => getComputedStyle(el).backgroundColor);
       assert.equal(bg, 'rgb(255, 246, 220)', 'the security banner uses the warning colour');
       await shot('updates-banner.png');
+    });
+
+    await step('a nurse sees the security release too, and is told to ask the administrator', async () => {
+      await page.getByTestId('nav-account').click(); // Administration opens afresh, on Users
+      await createUser(page, NURSE);
+      await signOut(page);
+      await firstSignIn(page, NURSE);
+      const banner = page.getByTestId('update-banner');
+      await banner.waitFor({ timeout: SLOW });
+      assert.equal(await banner.getAttribute('data-kind'), 'security');
+      assert.equal(await page.getByTestId('update-banner-notes').innerText(), NOTES);
+      assert.match(await banner.innerText(), /Tell your administrator/);
+      assert.equal(await page.getByTestId('update-banner-open').count(), 0);
+      assert.equal(await page.getByTestId('nav-admin').count(), 0);
+      await signOut(page);
+      await submitLogin(page, ADMIN.username, ADMIN.password);
+      await answerMfa(env, secret);
+      await page.getByTestId('update-banner-open').click();
+      await page.getByTestId('admin-updates').waitFor();
+      await page.getByTestId('updates-available').waitFor();
     });
 
     await step('Install replaces the program (verified) and asks for a restart', async () => {
