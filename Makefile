@@ -94,3 +94,38 @@ bench:
 
 clean:
 	rm -rf $(BIN) build/smoke build/e2e frontend/dist/assets frontend/dist/index.html
+
+## release: reproducible release builds in dist/ (docs/building.md): the
+## Linux tarball, the desktop and server .debs, the Windows .exe files
+## (cross-compiled with mingw-w64) and SHA256SUMS. VERSION=X.Y.Z for a
+## release the updater accepts; by default git describe.
+RELEASE := VERSION=$(VERSION) GO=$(GO) DESKTOP_TAGS=$(DESKTOP_TAGS) scripts/release.sh
+.PHONY: release release-linux release-windows deb test-repro clean-release
+
+release: release-linux release-windows deb
+	@$(RELEASE) sums
+
+release-linux: deps frontend
+	$(RELEASE) linux
+	$(RELEASE) tarball
+
+release-windows: deps frontend
+	$(RELEASE) windows
+	$(RELEASE) check-windows
+
+deb: release-linux
+	$(RELEASE) deb
+
+## test-repro: build HEAD twice in two clones (the second with an empty Go
+## cache) and compare byte for byte: the UI, outpost-admin, outpost-server,
+## outpost-release, and outpost.exe and outpost-admin.exe for Windows.
+## REPRO_FULL=1 adds the Linux desktop binary, the tarball and the .debs.
+test-repro: deps
+	scripts/reproducible.sh $(if $(REPRO_FULL),--full)
+
+# CI (make test) builds the Windows .exe files and checks reproducibility.
+test: test-repro
+
+clean-release:
+	rm -rf dist build/release
+clean: clean-release

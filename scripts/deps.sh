@@ -6,7 +6,8 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
-      xvfb xauth xdotool imagemagick fonts-dejavu-core chromium dbus gnome-keyring poppler-utils)
+      xvfb xauth xdotool imagemagick fonts-dejavu-core chromium dbus gnome-keyring poppler-utils
+      gcc-mingw-w64-x86-64 dpkg-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

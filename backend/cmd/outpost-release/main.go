@@ -27,6 +27,9 @@ type env struct {
 	rand           io.Reader
 }
 
+// version is set at build time with -ldflags "-X main.version=X.Y.Z".
+var version = "dev"
+
 func main() {
 	os.Exit(run(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, now: time.Now, rand: rand.Reader}))
 }
@@ -48,6 +51,7 @@ commands:
             replace a role's keys; the old ones move to KEYS/retired
   status    --repo DIR [--keys DIR]
             show versions, expiry dates, signatures held and releases
+  version   print this tool's version
 `
 
 type usageError string
@@ -74,6 +78,9 @@ func run(args []string, e env) int {
 		err = cmdRotate(rest, e)
 	case "status":
 		err = cmdStatus(rest, e)
+	case "version", "--version":
+		fmt.Fprintln(e.stdout, "outpost-release", version)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -27,6 +27,9 @@ type env struct {
 	listening func(net.Addr)
 }
 
+// version is set at build time with -ldflags "-X main.version=X.Y.Z".
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,6 +66,7 @@ commands:
   audit verify --data-dir D [--device ID]
            re-verify every device's stored audit chain and checkpoints;
            exits 1 when one does not verify, naming the first bad event
+  version  print this program's version
 
 Run every command as the user the service runs as (the owner of D).
 `
@@ -93,6 +97,9 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdAlerts(ctx, rest, e)
 	case "audit":
 		err = cmdAudit(ctx, rest, e)
+	case "version", "--version":
+		fmt.Fprintln(e.stdout, "outpost-server", version)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
