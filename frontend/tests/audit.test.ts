@@ -81,6 +81,21 @@ describe('the Audit trail area', () => {
   });
 });
 
+describe('the Security report area', () => {
+  it('is in the top bar for security officers; administrators have it under Administration', async () => {
+    for (const u of [users.clinician, users.nurse, users.clerk, users.admin, auditor]) {
+      const root = render(Home, { ...homeProps, status: homeStatus(u) });
+      expect(byTestId(root, 'nav-report')).toBeNull();
+    }
+    const off = render(Home, { ...homeProps, status: homeStatus(officer) });
+    const nav = byTestId(off, 'nav-report')!;
+    expect(nav.textContent!.trim()).toBe('Security report');
+    click(nav);
+    await waitFor(() => byTestId(off, 'report-area'));
+    await waitFor(() => document.activeElement?.id === 'area-title');
+  });
+});
+
 describe('AuditViewer', () => {
   it('opens on every event, newest first, and shows each as plain text', async () => {
     fakeApp.ListAudit.mockResolvedValueOnce({
