@@ -105,7 +105,7 @@ func (c *Client) Sync(ctx context.Context) (Result, error) {
 	err := c.pushPull(ctx, &res)
 	if errors.Is(err, errServerBehind) {
 		res.ServerRestored = true
-		c.alert(AlertServerRestored, "The clinic server has fewer records than this laptop already received: it was probably restored from an older backup. This laptop is sending back everything it holds, so nothing is lost; tell the administrator.")
+		c.alert(AlertServerRestored, "The clinic server is missing records this laptop already received from it: it was probably restored from an older backup. This laptop is sending back everything it holds, so nothing is lost; tell the administrator.")
 		if _, err = c.Store.RequeueAll(ctx, CursorKey); err == nil {
 			res.Cursor = 0
 			err = c.pushPull(ctx, &res) // from cursor 0, never behind again
