@@ -129,3 +129,20 @@ test: test-repro
 clean-release:
 	rm -rf dist build/release
 clean: clean-release
+
+## scan: the security scanners (README, "Security scanners"): gosec,
+## staticcheck, govulncheck on the pinned offline database, gitleaks over the
+## tree and every commit, npm audit and the lock file's integrity hashes,
+## and an SBOM check. Each fails on a finding not in .ci/allow/.
+.PHONY: scan sbom
+scan: deps
+	scripts/scan.sh
+
+## sbom: CycloneDX SBOMs of the app (Go modules and the frontend's npm
+## packages) and of the server, in dist/ (made by make release, so SHA256SUMS
+## covers them).
+sbom: deps
+	VERSION=$(VERSION) SBOM_DIR=dist scripts/scan.sh sbom
+
+test: scan
+release: sbom

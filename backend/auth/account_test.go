@@ -24,7 +24,6 @@ type laptop struct {
 	v     *vault.Vault
 	users *auth.Service
 	store *records.Store
-	sent  int // versions of the other laptop applied (cursor)
 }
 
 type clock struct{ t time.Time }

@@ -25,13 +25,6 @@ type PatientRecord struct {
 	RestrictedBy string
 }
 
-// Name fields as stored in the search tables.
-const (
-	fieldFamily = 0
-	fieldGiven  = 1
-	fieldOther  = 2
-)
-
 const maxReason = 200
 
 // RegisterPatient stores a new patient and assigns its clinic number.

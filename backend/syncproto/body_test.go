@@ -131,8 +131,7 @@ func TestTokens(t *testing.T) {
 	if other == tok {
 		t.Fatal("two tokens alike")
 	}
-	var e EnrollRequest
-	e = EnrollRequest{Token: tok, PublicKey: make([]byte, ed25519.PublicKeySize), Name: "Front desk laptop"}
+	e := EnrollRequest{Token: tok, PublicKey: make([]byte, ed25519.PublicKeySize), Name: "Front desk laptop"}
 	if err := e.Validate(); err != nil {
 		t.Fatal(err)
 	}

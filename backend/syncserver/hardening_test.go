@@ -208,8 +208,7 @@ func (f *failingStore) Pull(ctx context.Context, clinic string, after int64, lim
 // incident id; the cause is in the log under that id, never the answer.
 func TestNoDetailInErrors(t *testing.T) {
 	fs := &failingStore{pullErr: errors.New(leaky)}
-	var h *harness
-	h = newHarness(t, func(c *syncserver.Config) {
+	h := newHarness(t, func(c *syncserver.Config) {
 		fs.Store = c.Store
 		c.Store = fs
 	})

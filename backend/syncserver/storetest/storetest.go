@@ -325,7 +325,7 @@ func testPushIdempotent(t *testing.T, s syncserver.Store) {
 		t.Fatalf("head %d", head)
 	}
 	// The whole batch again, then an overlapping one.
-	res, head = mustPush(t, s, "hill", d.ID, vs)
+	res, _ = mustPush(t, s, "hill", d.ID, vs)
 	for i, r := range res {
 		if r.Seq != int64(i+1) || r.Status != syncproto.PushDuplicate {
 			t.Fatalf("again, result %d: %+v", i, r)
