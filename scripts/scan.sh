@@ -4,7 +4,7 @@
 # .ci/allow/ does not accept, and on an allow-list entry that no longer
 # matches anything.
 #
-#   scripts/scan.sh [all | tools | selftest | gosec | staticcheck | govulncheck | secrets | npm | sbom]
+#   scripts/scan.sh [all | tools | selftest | pins | gosec | staticcheck | govulncheck | secrets | npm | sbom]
 #   (sbom writes dist/, or $SBOM_DIR, for `make sbom` and `make release`;
 #   it is not part of all)
 #
@@ -143,6 +143,17 @@ MOD
   fi
 }
 
+# S25: the pins are committed and the module cache matches them.
+pins() {
+  step "pins (go.sum, tools/scan/go.sum, package-lock.json committed; go mod verify)"
+  local f ok=1
+  for f in go.sum tools/scan/go.sum frontend/package-lock.json; do
+    git ls-files --error-unmatch "$f" >/dev/null 2>&1 || { echo "$f is not committed"; ok=0; }
+  done
+  go mod verify || ok=0
+  ((ok)) || fail pins
+}
+
 npm_audit() {
   step "npm (package-lock integrity; npm audit --audit-level=moderate)"
   # S25: every package comes with an integrity hash from the lock file.
@@ -192,11 +203,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 what=${1:-all}
 case "$what" in
-all) tools; selftest; secrets; gosec; staticcheck; govulncheck; npm_audit; SBOM_DIR=$tmp/sbom sbom ;;
+all) tools; selftest; pins; secrets; gosec; staticcheck; govulncheck; npm_audit; SBOM_DIR=$tmp/sbom sbom ;;
 tools) tools ;;
-selftest | secrets | gosec | staticcheck | govulncheck | sbom) tools >/dev/null; "$what" ;;
+selftest | pins | secrets | gosec | staticcheck | govulncheck | sbom) tools >/dev/null; "$what" ;;
 npm) tools >/dev/null; npm_audit ;;
-*) echo "usage: scripts/scan.sh [all|tools|selftest|gosec|staticcheck|govulncheck|secrets|npm|sbom]" >&2; exit 2 ;;
+*) echo "usage: scripts/scan.sh [all|tools|selftest|pins|gosec|staticcheck|govulncheck|secrets|npm|sbom]" >&2; exit 2 ;;
 esac
 
 echo
