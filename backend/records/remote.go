@@ -105,10 +105,11 @@ func (p *RemotePage) Len() int { return len(p.vs) }
 
 // CheckRemote checks pulled versions before they are stored: each id must
 // be well formed and each body must decode as its kind; a version that
-// does not refuses the whole page (the caller alerts: it came sealed with
-// the clinic key, so a client has a bug or the key is compromised). It
-// does not touch the vault, so a client checks the next page while
-// ApplyPage stores the current one.
+// does not refuses the whole page, and the sync stops there (it came
+// sealed with the clinic key, so a client has a bug or the key is
+// compromised; nothing is stored and the cursor does not move). It does
+// not touch the vault, so a client checks the next page while ApplyPage
+// stores the current one.
 func CheckRemote(vs []ehr.Version) (*RemotePage, error) {
 	p := &RemotePage{vs: vs, decoded: make([]any, len(vs))}
 	for i, v := range vs {
