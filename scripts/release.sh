@@ -81,14 +81,24 @@ build_linux() {
   local names=("$@")
   ((${#names[@]})) || names=(outpost outpost-admin outpost-server outpost-release)
   mkdir -p "$linux_dir"
-  local n tags
+  local n pkgs=()
   for n in "${names[@]}"; do
-    tags=()
-    if [ "$n" = outpost ]; then need_frontend; tags=(-tags "$DESKTOP_TAGS"); fi
-    echo "release: linux/amd64 $n $VERSION"
-    CGO_ENABLED=1 GOOS=linux GOARCH=amd64 \
-      "$GO" build -trimpath "${tags[@]}" -ldflags "$LDFLAGS" -o "$linux_dir/$n" "$(pkg_of "$n")"
+    if [ "$n" = outpost ]; then
+      need_frontend
+      echo "release: linux/amd64 $n $VERSION"
+      CGO_ENABLED=1 GOOS=linux GOARCH=amd64 \
+        "$GO" build -trimpath -tags "$DESKTOP_TAGS" -ldflags "$LDFLAGS" -o "$linux_dir/$n" .
+    else
+      pkgs+=("$(pkg_of "$n")")
+    fi
   done
+  # The command-line programs in one go build, so their C (SQLCipher,
+  # SQLite) compiles in parallel.
+  if ((${#pkgs[@]})); then
+    echo "release: linux/amd64 ${pkgs[*]##*/} $VERSION"
+    CGO_ENABLED=1 GOOS=linux GOARCH=amd64 \
+      "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$linux_dir/" "${pkgs[@]}"
+  fi
 }
 
 # The Windows resources (icon, manifest, version information) as a .syso
