@@ -4,6 +4,9 @@
 //	    the Go SBOM (cyclonedx-gomod) with the npm packages of the
 //	    frontend (npm sbom) added as components, their dependency graph
 //	    kept; VERSION, when given, becomes the application's version
+//	sbomcheck meta FILE NAME VERSION
+//	    sets the described program's name and version (cyclonedx-gomod
+//	    names it after the module and gives it a pseudo-version)
 //	sbomcheck check FILE NAME...
 //	    fails unless every NAME (a Go module path or npm package name)
 //	    is a component of FILE with a version
@@ -27,10 +30,12 @@ func main() {
 			version = os.Args[5]
 		}
 		err = merge(os.Args[2], os.Args[3], os.Args[4], version)
+	case len(os.Args) == 5 && os.Args[1] == "meta":
+		err = meta(os.Args[2], os.Args[3], os.Args[4])
 	case len(os.Args) >= 4 && os.Args[1] == "check":
 		err = check(os.Args[2], os.Args[3:])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: sbomcheck merge OUT GO.json NPM.json [VERSION] | sbomcheck check FILE NAME...")
+		fmt.Fprintln(os.Stderr, "usage: sbomcheck merge OUT GO.json NPM.json [VERSION] | sbomcheck meta FILE NAME VERSION | sbomcheck check FILE NAME...")
 		os.Exit(2)
 	}
 	if err != nil {
@@ -126,6 +131,24 @@ func merge(out, goFile, npmFile, version string) error {
 		return err
 	}
 	return os.WriteFile(out, append(raw, '\n'), 0o600)
+}
+
+func meta(file, name, version string) error {
+	b, err := read(file)
+	if err != nil {
+		return err
+	}
+	gm, _ := b["metadata"].(map[string]any)
+	app, _ := gm["component"].(map[string]any)
+	if app == nil {
+		return fmt.Errorf("%s: no metadata.component", file)
+	}
+	app["name"], app["version"] = name, version
+	raw, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(raw, '\n'), 0o600)
 }
 
 func check(file string, names []string) error {
