@@ -25,15 +25,20 @@ const (
 // deviceAlertMessages are the server's words for the kinds of alert a
 // laptop raises (backend/audit); a device ships only the kind and time.
 var deviceAlertMessages = map[string]string{
-	"lockout":            "A laptop locked an account after repeated failed sign-ins.",
-	"break-glass":        "A laptop recorded an emergency (break-glass) access to a restricted chart.",
-	"concurrent-session": "An account signed in on a laptop while active on another workstation.",
-	"account-disabled":   "A laptop disabled an account after a long time without sign-in.",
-	"audit-failure":      "A laptop could not write an audit event, and refused the action.",
-	"audit-integrity":    "A laptop found that its own audit trail does not verify.",
-	"audit-unshipped":    "A laptop's audit trail had not been copied off it for more than 7 days.",
-	"sync-tampered":      "A laptop found a version held by this server that does not open with the clinic key.",
-	"sync-mismatch":      "A laptop found this server holds a different version under an id it wrote.",
+	"lockout":              "A laptop locked an account after repeated failed sign-ins.",
+	"break-glass":          "A laptop recorded an emergency (break-glass) access to a restricted chart.",
+	"concurrent-session":   "An account signed in on a laptop while active on another workstation.",
+	"account-disabled":     "A laptop disabled an account after a long time without sign-in.",
+	"audit-failure":        "A laptop could not write an audit event, and refused the action.",
+	"audit-integrity":      "A laptop found that its own audit trail does not verify.",
+	"audit-unshipped":      "A laptop's audit trail had not been copied off it for more than 7 days.",
+	"sync-tampered":        "A laptop found a version held by this server that does not open with the clinic key.",
+	"sync-mismatch":        "A laptop found this server holds a different version under an id it wrote.",
+	"sync-server-restored": "A laptop found this server holds fewer versions than it had already received (restored from an older backup?) and sent back everything it holds.",
+	"audit-refused":        "This server refused a laptop's audit shipment: the laptop's chain does not continue the copy held here.",
+	"audit-receipt":        "A laptop found a receipt from this server that does not verify.",
+	"audit-receipt-key":    "A laptop found this server's receipt key changed since it was pinned.",
+	"duplicate-account":    "Two laptops created an account with the same username while offline; the newer one was renamed and disabled.",
 }
 
 // DeviceAlertMessage returns the server's message for a kind of alert a
