@@ -116,8 +116,8 @@ release-windows: deps frontend
 deb: release-linux
 	$(RELEASE) deb
 
-## test-repro: build HEAD twice in two clones (the second with an empty Go
-## cache) and compare byte for byte: the UI, outpost-admin, outpost-server,
+## test-repro: build HEAD twice in two clones (the second with empty Go build
+## and module caches) and compare byte for byte: the UI, outpost-admin, outpost-server,
 ## outpost-release, and outpost.exe and outpost-admin.exe for Windows.
 ## REPRO_FULL=1 adds the Linux desktop binary, the tarball and the .debs.
 test-repro: deps
