@@ -39,6 +39,9 @@ type Client struct {
 	// Progress, when set, hears after each pulled page how many versions
 	// of this pull are applied and how many the server holds for it.
 	Progress func(done, total int64)
+	// Sleep, when set, stands in for waiting out a server's rate limit
+	// between blob requests (blobs.go); a timer otherwise.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Pinned returns an HTTP client that trusts exactly the server
@@ -57,6 +60,9 @@ type Result struct {
 	// had applied (restored from an older backup); this sync sent back
 	// everything the laptop holds and pulled again from the start.
 	ServerRestored bool
+	// Document contents (blobs.go): sent to the server, fetched from
+	// it, and still waiting for their writer to send them.
+	BlobsSent, BlobsFetched, BlobsWaiting int
 }
 
 // Kinds of alert the client raises (Client.Alert).
@@ -121,19 +127,33 @@ func (c *Client) Sync(ctx context.Context) (Result, error) {
 }
 
 func (c *Client) pushPull(ctx context.Context, res *Result) error {
-	n, err := c.push(ctx)
+	n, err := c.push(ctx, res)
 	res.Pushed += n
 	if err != nil {
 		return err
 	}
-	return c.pull(ctx, res)
+	if err := c.pull(ctx, res); err != nil {
+		return err
+	}
+	return c.pullBlobs(ctx, res)
 }
 
-func (c *Client) push(ctx context.Context) (int, error) {
+func (c *Client) push(ctx context.Context, res *Result) (int, error) {
 	pushed := 0
+	sent, err := c.offerAllBlobs(ctx)
+	res.BlobsSent += sent
+	if err != nil {
+		return pushed, err
+	}
 	for {
 		vs, err := c.Store.Outgoing(ctx, syncproto.MaxBatch/2)
 		if err != nil || len(vs) == 0 {
+			return pushed, err
+		}
+		// A document's contents go before its version (blobs.go).
+		sent, err := c.pushBlobs(ctx, vs)
+		res.BlobsSent += sent
+		if err != nil {
 			return pushed, err
 		}
 		req := syncproto.PushRequest{Versions: make([]syncproto.Version, 0, len(vs))}
@@ -177,6 +197,7 @@ type pulled struct {
 	next int64
 	more bool
 	head int64
+	docs bool // the page holds document versions
 	err  error
 }
 
@@ -202,6 +223,7 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 	}
 	res.Cursor = after
 	start := after
+	marked := false
 	fctx, cancel := context.WithCancel(ctx)
 	pages := make(chan pulled, 1)
 	go c.fetch(fctx, after, anchor, pages)
@@ -217,6 +239,12 @@ func (c *Client) pull(ctx context.Context, res *Result) error {
 			return ErrTampered
 		case p.err != nil:
 			return p.err
+		}
+		if p.docs && !marked {
+			if err := c.markBlobsWanted(ctx); err != nil {
+				return err
+			}
+			marked = true
 		}
 		applied, err := c.Store.ApplyPage(ctx, c.Signer.Device, p.page, CursorKey, p.next)
 		if err != nil {
@@ -303,18 +331,20 @@ func (c *Client) fetchPage(ctx context.Context, after, anchor int64) pulled {
 		return pulled{err: errServerBehind}
 	}
 	vs := make([]ehr.Version, len(page.Versions))
+	docs := false
 	for i, sv := range page.Versions {
 		v, err := seal.Open(c.Key, sv.Record, sv.ID, sv.Parents, sv.Sealed)
 		if err != nil {
 			return pulled{err: errTamperedPage}
 		}
 		vs[i] = v
+		docs = docs || v.Kind == ehr.KindDocument
 	}
 	checked, err := records.CheckRemote(vs)
 	if err != nil {
 		return pulled{err: fmt.Errorf("apply remote: %w", err)}
 	}
-	return pulled{page: checked, next: page.Next, more: page.More, head: page.Head}
+	return pulled{page: checked, next: page.Next, more: page.More, head: page.Head, docs: docs}
 }
 
 // pullLimit is the page size asked for: the most a server serves, so a
@@ -329,17 +359,10 @@ const pullLimit = syncproto.MaxPullLimit
 // and they share the ciphertext too, which the version id already says.
 func (c *Client) seal(v ehr.Version) ([]byte, error) { return seal.Stable(c.Key, v) }
 
-// call makes one signed request and reads its answer.
+// call makes one signed request and reads its answer; a refusal for the
+// server's rate limit is waited out and the request made again (callMax).
 func (c *Client) call(ctx context.Context, method, uri string, payload, out any) error {
-	req, err := syncproto.NewRequest(ctx, method, c.Base, uri, payload, c.Signer)
-	if err != nil {
-		return err
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	return syncproto.ReadResponse(resp, syncproto.MaxDecodedBody, out)
+	return c.callMax(ctx, method, uri, payload, out, syncproto.MaxDecodedBody)
 }
 
 func (c *Client) alert(kind, msg string) {

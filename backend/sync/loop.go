@@ -299,7 +299,8 @@ func (l *Loop) once(ctx context.Context) bool {
 			l.Log.Warn("after-sync step failed", "code", st.ErrCode, "incident", st.Incident, "cause", stepErr.Error())
 		}
 		st.NextAttempt = now.Add(l.Every)
-		l.Log.Info("sync done", "pushed", res.Pushed, "pulled", res.Pulled, "conflicts", res.Conflicts, "cursor", res.Cursor)
+		l.Log.Info("sync done", "pushed", res.Pushed, "pulled", res.Pulled, "conflicts", res.Conflicts, "cursor", res.Cursor,
+			"blobs_sent", res.BlobsSent, "blobs_fetched", res.BlobsFetched, "blobs_waiting", res.BlobsWaiting)
 	}
 	return false
 }

@@ -198,6 +198,10 @@ func Explain(err error) (code, message string) {
 		return ECertificate, "The server's certificate does not match the fingerprint. Check the fingerprint with the administrator (outpost-server fingerprint); nothing was sent."
 	case errors.Is(err, ErrTampered):
 		return ETampered, "A record held by the clinic server does not open with the clinic key. Sync stopped; the security officer was alerted."
+	case errors.Is(err, ErrBlobTampered):
+		return ETampered, "The content of a document held by the clinic server does not open with the clinic key. It was not stored; the security officer was alerted."
+	case errors.Is(err, ErrBlobMismatch):
+		return ETampered, "The clinic server holds different content under the id of a document this laptop sent. Sync stopped; tell the administrator."
 	case errors.As(err, &rh), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return EOffline, "What answers at that address is not the clinic server (it does not speak TLS). Check the address and port."
 	case errors.As(err, &pe):

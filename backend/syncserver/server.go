@@ -43,6 +43,9 @@ type Config struct {
 	// decompression (syncproto.MaxPushBody, MaxDecodedBody); they may
 	// be lowered, never raised beyond those.
 	MaxPushBody, MaxDecodedBody int64
+	// MaxBlobBody bounds a blob upload as sent (syncproto.MaxBlobBody);
+	// it may be lowered, never raised beyond that.
+	MaxBlobBody int64
 	// PerDevice and PerIP are the rate limits (DefaultPerDevice,
 	// DefaultPerIP when zero).
 	PerDevice, PerIP Rate
@@ -66,6 +69,7 @@ type Server struct {
 	verifier  *syncproto.Verifier
 	maxPush   int64
 	maxDecode int64
+	maxBlob   int64
 	perDevice *limiter
 	perIP     *limiter
 	pushes    chan struct{}
@@ -106,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 	s.verifier = &syncproto.Verifier{Now: s.now, MaxSkew: skew, Nonces: syncproto.NewNonceCache(skew, cfg.NonceCapacity)}
 	s.maxPush = limitOr(cfg.MaxPushBody, syncproto.MaxPushBody)
 	s.maxDecode = limitOr(cfg.MaxDecodedBody, syncproto.MaxDecodedBody)
+	s.maxBlob = limitOr(cfg.MaxBlobBody, syncproto.MaxBlobBody)
 	perDevice, perIP := cfg.PerDevice, cfg.PerIP
 	if perDevice == (Rate{}) {
 		perDevice = DefaultPerDevice
@@ -127,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 		syncproto.PathPull:   {http.MethodGet, 0, (*Server).pull},
 		syncproto.PathStatus: {http.MethodGet, 0, (*Server).status},
 	}
-	for _, more := range []map[string]route{s.auditRoutes(), s.sessionRoutes()} {
+	for _, more := range []map[string]route{s.auditRoutes(), s.sessionRoutes(), s.blobRoutes()} {
 		for path, r := range more {
 			s.routes[path] = r
 		}
@@ -225,7 +230,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.enroll(w, r)
 		return
 	}
+	// A route is found by its path, or by method and path where one
+	// path answers two methods (GET and POST /v1/blobs).
 	rt, known := s.routes[r.URL.Path]
+	if !known || r.Method != rt.method {
+		rt, known = s.routes[r.Method+" "+r.URL.Path]
+	}
 	if !known || r.Method != rt.method {
 		rt = route{maxBody: 0} // still authenticated first: nothing answers an unsigned request (P4)
 	}

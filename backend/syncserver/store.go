@@ -15,10 +15,12 @@ import (
 // parents, server sequence number, device, size and ciphertext. It
 // never holds a clinic key, and nothing it holds decrypts a record.
 // Audit shipments (AuditStore) and sessions across devices
-// (SessionStore) are declared in their own files.
+// (SessionStore) and document contents (BlobStore) are declared in
+// their own files.
 type Store interface {
 	AuditStore
 	SessionStore
+	BlobStore
 
 	// CreateClinic adds a clinic with head 0; ErrExists if its id is taken.
 	CreateClinic(ctx context.Context, c Clinic) error

@@ -43,6 +43,7 @@ func Run(t *testing.T, factory Factory) {
 	}
 	tests = append(tests, auditTests...)
 	tests = append(tests, sessionTests...)
+	tests = append(tests, blobTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := factory(t)
