@@ -211,10 +211,7 @@ func (r SetupRequest) Validate() error {
 // erased again: nothing is in it yet.
 func Setup(ctx context.Context, o vault.Options, d Deps, req SetupRequest) (*Services, string, error) {
 	d = d.withDefaults()
-	if _, err := vault.ReadMeta(o.Dir); !errors.Is(err, vault.ErrNoVault) {
-		if err == nil {
-			err = &ehr.Error{Code: ehr.EVault, Message: "This data folder already holds a vault; it is never replaced.", Err: vault.ErrExists}
-		}
+	if err := noVaultYet(o); err != nil {
 		return nil, "", err
 	}
 	if err := req.Validate(); err != nil {
@@ -235,6 +232,20 @@ func Setup(ctx context.Context, o vault.Options, d Deps, req SetupRequest) (*Ser
 		return nil, "", err
 	}
 	return s, recovery, nil
+}
+
+// noVaultYet refuses a data folder that already holds a vault: setting
+// up or joining never replaces one.
+func noVaultYet(o vault.Options) error {
+	_, err := vault.ReadMeta(o.Dir)
+	switch {
+	case errors.Is(err, vault.ErrNoVault):
+		return nil
+	case err == nil:
+		return &ehr.Error{Code: ehr.EVault, Message: "This data folder already holds a vault; it is never replaced.", Err: vault.ErrExists}
+	default:
+		return err
+	}
 }
 
 func initClinic(ctx context.Context, v *vault.Vault, d Deps, req SetupRequest) error {

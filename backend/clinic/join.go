@@ -66,10 +66,7 @@ func Join(ctx context.Context, o vault.Options, d Deps, req JoinRequest, progres
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
-	if _, err := vault.ReadMeta(o.Dir); !errors.Is(err, vault.ErrNoVault) {
-		if err == nil {
-			err = &ehr.Error{Code: ehr.EVault, Message: "This data folder already holds a vault; it is never replaced.", Err: vault.ErrExists}
-		}
+	if err := noVaultYet(o); err != nil {
 		return nil, "", err
 	}
 	if err := req.Validate(); err != nil {
