@@ -71,6 +71,16 @@ govulncheck() {
   "$bin/govulncheck" -db "$db" -tags "$TAGS" -format json ./... >"$tmp/govulncheck.json" ||
     { fail "govulncheck (did not run)"; return; }
   "$bin/scanfilter" govulncheck .ci/allow/govulncheck.txt <"$tmp/govulncheck.json" || fail govulncheck
+  # The Windows build links other modules (WebView2, Credential Manager).
+  if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+    echo "the Windows build (GOOS=windows, mingw-w64):"
+    GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
+      "$bin/govulncheck" -db "$db" -tags desktop,production -format json ./... >"$tmp/govulncheck-windows.json" ||
+      { fail "govulncheck windows (did not run)"; return; }
+    "$bin/scanfilter" govulncheck .ci/allow/govulncheck.txt <"$tmp/govulncheck-windows.json" || fail "govulncheck windows"
+  else
+    echo "the Windows build: NOT CHECKED (no x86_64-w64-mingw32-gcc; scripts/deps.sh installs it)"
+  fi
   (cd tools/scan && "$bin/govulncheck" -db "$db" -format json ./... >"$tmp/govulncheck-tools.json") ||
     { fail "govulncheck tools/scan (did not run)"; return; }
   echo "the scanners themselves (tools/scan):"
