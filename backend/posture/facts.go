@@ -67,10 +67,6 @@ var pragmas = []struct{ name, query string }{
 	{"secure_delete", "PRAGMA secure_delete"},
 }
 
-// The immutability triggers the history and audit rows rely on.
-var wantTriggers = []string{"versions_immutable_update", "versions_immutable_delete", "audit_immutable_update", "audit_immutable_delete",
-	"audit_checkpoints_immutable_update", "audit_checkpoints_immutable_delete", "audit_key_immutable_update", "audit_key_immutable_delete"}
-
 func gather(ctx context.Context, in Inputs) (*facts, error) {
 	s := in.Services
 	db := s.Vault.R
