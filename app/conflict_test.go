@@ -175,11 +175,23 @@ func TestConflictKeepAndMerge(t *testing.T) {
 	if len(cs) != 1 {
 		t.Fatalf("second conflict on b: %+v", cs)
 	}
-	merged, err := ehr.ConditionBody(l.cond.ID, gout(l.patient.ID, "second from a; second from b"))
-	if err != nil {
-		t.Fatal(err)
+	// The domain fields, in the kind's order, each head's as text.
+	if got, want := cs[0].Fields, []string{"patientId", "code", "status", "onset", "note"}; !slices.Equal(got, want) {
+		t.Errorf("fields = %q, want %q", got, want)
 	}
-	if err := l.b.ResolveConflict(ResolveRequest{RecordID: l.cond.ID, Heads: headIDs(cs[0]), Body: string(merged), Reason: "both notes kept"}); err != nil {
+	var fromB string
+	for _, h := range cs[0].Heads {
+		if h.Values["code"] != "Gout" || h.Values["status"] != "active" || h.Values["onset"] != "" {
+			t.Errorf("values %q", h.Values)
+		}
+		if h.Values["note"] == "second from b" {
+			fromB = h.VersionID
+		}
+	}
+	if err := l.b.ResolveConflict(ResolveRequest{RecordID: l.cond.ID, Heads: headIDs(cs[0]), Choose: map[string]string{"note": "v-nope"}, Reason: "b's note"}); code(t, err) != ehr.EInvalid {
+		t.Errorf("a choice from no head: %v", err)
+	}
+	if err := l.b.ResolveConflict(ResolveRequest{RecordID: l.cond.ID, Heads: headIDs(cs[0]), Choose: map[string]string{"note": fromB, "status": fromB}, Reason: "b's note"}); err != nil {
 		t.Fatal(err)
 	}
 	l.both(t)
@@ -192,7 +204,7 @@ func TestConflictKeepAndMerge(t *testing.T) {
 		if cs := l.conflicts(t, w); len(cs) != 0 {
 			t.Errorf("%s: conflicts after merge: %+v", name, cs)
 		}
-		if got := noteOf(t, w, l); got != "second from a; second from b" {
+		if got := noteOf(t, w, l); got != "second from b" {
 			t.Errorf("%s: note %q after merge", name, got)
 		}
 		if st := syncNow(t, w); st.Conflicts != 0 || st.Pending != 0 {
@@ -279,6 +291,8 @@ func TestConflictBadInput(t *testing.T) {
 		{"one head", ResolveRequest{RecordID: "rec-1", Heads: []string{"a"}, Keep: "a", Reason: "keep it please"}, "heads"},
 		{"neither", ResolveRequest{RecordID: "rec-1", Heads: []string{"a", "b"}, Reason: "keep it please"}, "keep"},
 		{"both", ResolveRequest{RecordID: "rec-1", Heads: []string{"a", "b"}, Keep: "a", Body: "{}", Reason: "keep it please"}, "keep"},
+		{"keep and choose", ResolveRequest{RecordID: "rec-1", Heads: []string{"a", "b"}, Keep: "a", Choose: map[string]string{"note": "b"}, Reason: "keep it please"}, "keep"},
+		{"base alone", ResolveRequest{RecordID: "rec-1", Heads: []string{"a", "b"}, Keep: "a", Base: "b", Reason: "keep it please"}, "base"},
 		{"no reason", ResolveRequest{RecordID: "rec-1", Heads: []string{"a", "b"}, Keep: "a"}, "reason"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

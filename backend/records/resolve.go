@@ -3,9 +3,11 @@ package records
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"outpost/backend/ehr"
@@ -17,13 +19,20 @@ import (
 // parents are all the heads, so the conflict ends on every laptop once it
 // syncs, and no version is ever removed.
 
-// Resolution is a clinician's decision about a conflicted record.
+// Resolution is a clinician's decision about a conflicted record: one of
+// Keep (a head as it is), Choose (a merge field by field) or Body (a
+// merged body made elsewhere).
 type Resolution struct {
 	RecordID string
 	Heads    []string // the head version ids the clinician saw
 	Keep     string   // the head kept as it is; "" for a merge
-	Body     []byte   // the merged body (canonical JSON of the kind) when Keep is ""
-	Reason   string
+	// Choose merges by the record's meaning: domain field name (its JSON
+	// name in the ehr type, e.g. "findings", "plan", "phone") → the head
+	// version id whose value is taken. The other fields come from Base.
+	Choose map[string]string
+	Base   string // the live head a Choose merge starts from; "" for the newest
+	Body   []byte // the merged body (canonical JSON of the kind), when neither Keep nor Choose
+	Reason string
 }
 
 // ConflictDetail is a conflicted clinical record with its heads.
@@ -106,6 +115,117 @@ func resolvePatient(id string, body []byte, heads []ehr.Version, _ string, now t
 	}
 	out, err := ehr.PatientBody(id, checked)
 	return out, id, err
+}
+
+// fieldsError is a refusal of a Choose merge (an unknown field or head).
+func fieldsError(field, msg string) error {
+	return &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.", Fields: map[string]string{field: msg}}
+}
+
+// merger builds the merged body of a Choose merge from the live heads
+// (unchecked: the resolver then checks it like any merged body).
+type merger func(id string, live []ehr.Version, base string, choose map[string]string) ([]byte, error)
+
+// mergerOf merges a kind on its decoded domain value: each live head as
+// its domain type, through JSON to its top-level fields; the base head's
+// fields, each chosen field replaced by the chosen head's; back to the
+// domain type and encoded with the kind's body.
+func mergerOf[T any](name string, parse func([]byte) (T, error), body func(string, T) ([]byte, error)) merger {
+	return func(id string, live []ehr.Version, base string, choose map[string]string) ([]byte, error) {
+		fields := map[string]map[string]json.RawMessage{}
+		for _, h := range live {
+			v, err := parse(h.Body)
+			if err != nil {
+				return nil, fmt.Errorf("resolve: head %s: %w", h.VersionID, err)
+			}
+			m, err := domainFields(v)
+			if err != nil {
+				return nil, fmt.Errorf("resolve: head %s: %w", h.VersionID, err)
+			}
+			fields[h.VersionID] = m
+		}
+		if len(live) == 0 {
+			return nil, fieldsError("choose", "A deleted version has nothing to merge; keep a version instead.")
+		}
+		if base == "" {
+			newest := live[0]
+			for _, h := range live[1:] {
+				if h.HLC > newest.HLC {
+					newest = h
+				}
+			}
+			base = newest.VersionID
+		}
+		start, ok := fields[base]
+		if !ok {
+			return nil, fieldsError("base", "Start the merge from one of the versions shown (not a deleted one).")
+		}
+		merged := make(map[string]json.RawMessage, len(start))
+		for k, v := range start {
+			merged[k] = v
+		}
+		names := make([]string, 0, len(choose))
+		for f := range choose {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		for _, f := range names {
+			known := false
+			for _, m := range fields {
+				_, in := m[f]
+				known = known || in
+			}
+			if !known {
+				return nil, fieldsError("choose", fmt.Sprintf("A %s has no field %q.", name, f))
+			}
+			from, ok := fields[choose[f]]
+			if !ok {
+				return nil, fieldsError("choose", fmt.Sprintf("Choose the value of %q from one of the versions shown (not a deleted one).", f))
+			}
+			if v, in := from[f]; in {
+				merged[f] = v
+			} else { // left out by the chosen head (omitempty): its zero value
+				delete(merged, f)
+			}
+		}
+		raw, err := json.Marshal(merged)
+		if err != nil {
+			return nil, fmt.Errorf("resolve: merge: %w", err)
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("resolve: merge: %w", err)
+		}
+		return body(id, v)
+	}
+}
+
+// domainFields is a domain value's top-level fields by their JSON names.
+func domainFields(v any) (map[string]json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func kindMerger[T any](k Kind[T]) merger { return mergerOf(k.Name, k.Parse, k.Body) }
+
+// mergers build Choose merges, per kind resolved here.
+var mergers = map[string]merger{
+	ehr.KindPatient:      mergerOf("patient", ehr.ParsePatientBody, ehr.PatientBody),
+	ehr.KindEncounter:    kindMerger(Encounters),
+	ehr.KindObservation:  kindMerger(Observations),
+	ehr.KindCondition:    kindMerger(Conditions),
+	ehr.KindMedication:   kindMerger(Medications),
+	ehr.KindAllergy:      kindMerger(Allergies),
+	ehr.KindImmunization: kindMerger(Immunizations),
+	ehr.KindNote:         kindMerger(Notes),
+	ehr.KindDocument:     kindMerger(Documents),
 }
 
 // resolvers are the kinds a clinician resolves in the Conflicts list:
@@ -225,9 +345,17 @@ func (s *Store) Resolve(ctx context.Context, a Actor, r Resolution) (ehr.Version
 	if !ehr.ValidID(r.RecordID) {
 		return ehr.Version{}, ehr.Errorf(ehr.ENotFound, "No such record.")
 	}
-	if r.Keep == "" && len(r.Body) == 0 {
-		return ehr.Version{}, &ehr.Error{Code: ehr.EInvalid, Message: "Some fields need attention.",
-			Fields: map[string]string{"keep": "Keep one of the versions, or merge them."}}
+	ways := 0
+	for _, set := range []bool{r.Keep != "", len(r.Choose) > 0, len(r.Body) > 0} {
+		if set {
+			ways++
+		}
+	}
+	if ways != 1 {
+		return ehr.Version{}, fieldsError("keep", "Keep one of the versions, or merge them (one way, not several).")
+	}
+	if r.Base != "" && len(r.Choose) == 0 {
+		return ehr.Version{}, fieldsError("base", "A base version is given only with the fields chosen.")
 	}
 	var out ehr.Version
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -264,6 +392,12 @@ func (s *Store) Resolve(ctx context.Context, a Actor, r Resolution) (ehr.Version
 					Fields: map[string]string{"keep": "Choose one of the versions shown."}}
 			}
 			body, deleted, verbatim = vs[i].Body, vs[i].Deleted, true
+		}
+		if len(r.Choose) > 0 {
+			live := slices.DeleteFunc(slices.Clone(vs), func(v ehr.Version) bool { return v.Deleted })
+			if body, err = mergers[vs[0].Kind](r.RecordID, live, r.Base, r.Choose); err != nil {
+				return err
+			}
 		}
 		others := vs
 		if deleted { // keeping a tombstone: nothing to guard, the record stays deleted

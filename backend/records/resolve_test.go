@@ -3,6 +3,7 @@ package records_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"outpost/backend/ehr"
 	"outpost/backend/records"
@@ -314,6 +315,195 @@ func TestResolvePatient(t *testing.T) {
 		}
 		if ds, _ := e.s.ConflictDetails(ctx, e.actor, ""); len(ds) != 0 {
 			t.Errorf("conflicts left: %+v", ds)
+		}
+	}
+}
+
+// visitConflict returns two laptops holding one visit with two heads:
+// a's findings and plan, and b's; the heads are keyed "a" and "b".
+func visitConflict(t *testing.T, sign bool) (a, b *env, id string, heads map[string]string) {
+	t.Helper()
+	a, b = newEnv(t), newEnv(t)
+	var toA, toB int64
+	pid := registered(t, a)
+	v, err := records.Save(ctx, a.s, a.actor, records.Encounters, "", "", ehr.Encounter{PatientID: pid, Status: "open", Start: stamp(a.clock.t), Complaint: "cough for 3 days"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b, &toB)
+	heads = map[string]string{}
+	for _, x := range []struct {
+		name           string
+		e              *env
+		findings, plan string
+	}{{"a", a, "crackles at the right base", "rest"}, {"b", b, "chest clear", "amoxicillin 500 mg, review in 5 days"}} {
+		w := v.Value
+		w.Findings, w.Plan = x.findings, x.plan
+		saved, err := records.Save(ctx, x.e.s, x.e.actor, records.Encounters, v.ID, v.VersionID, w, "edited offline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sign && x.name == "a" {
+			x.e.clock.t = x.e.clock.t.Add(10 * time.Minute)
+			if saved, err = records.SignEncounter(ctx, x.e.s, x.e.actor, v.ID, saved.VersionID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		heads[x.name] = saved.VersionID
+	}
+	exchange(t, a, b, &toB)
+	exchange(t, b, a, &toA)
+	return a, b, v.ID, heads
+}
+
+func visitOf(t *testing.T, e *env, id string) ehr.Encounter {
+	t.Helper()
+	it, err := records.Get(ctx, e.s, e.actor, records.Encounters, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it.Value
+}
+
+// A visit merged field by field: the findings from one laptop, the plan
+// from the other, the rest from the base; both laptops agree after sync.
+func TestResolveChooseVisit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		base   string // "a", "b" or "" (the newest)
+		choose map[string]string
+	}{
+		{"findings from a, plan from b, base newest", "", map[string]string{"findings": "a", "plan": "b"}},
+		{"base a, plan from b", "a", map[string]string{"plan": "b"}},
+		{"base b, findings from a", "b", map[string]string{"findings": "a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, id, heads := visitConflict(t, false)
+			r := records.Resolution{RecordID: id, Heads: []string{heads["a"], heads["b"]}, Base: heads[tc.base], Choose: map[string]string{}, Reason: "both findings checked"}
+			for f, h := range tc.choose {
+				r.Choose[f] = heads[h]
+			}
+			if _, err := a.s.Resolve(ctx, a.actor, r); err != nil {
+				t.Fatal(err)
+			}
+			var toB int64 = 100
+			exchange(t, a, b, &toB)
+			for name, e := range map[string]*env{"a": a, "b": b} {
+				got := visitOf(t, e, id)
+				want := [3]string{"cough for 3 days", "crackles at the right base", "amoxicillin 500 mg, review in 5 days"}
+				if g := [3]string{got.Complaint, got.Findings, got.Plan}; g != want {
+					t.Errorf("%s: complaint, findings, plan = %q, want %q", name, g, want)
+				}
+				if n, err := e.s.ClinicalConflicts(ctx); err != nil || n != 0 {
+					t.Errorf("%s: conflicts = %d, %v", name, n, err)
+				}
+			}
+		})
+	}
+}
+
+// A merge by choices is checked like any write of the visit: a signed
+// head keeps the merge signed (an amendment with the reason), and a
+// choice that would reopen it is refused.
+func TestResolveChooseGuard(t *testing.T) {
+	a, _, id, heads := visitConflict(t, true)
+	hs := []string{heads["a"], heads["b"]}
+	_, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Base: heads["a"],
+		Choose: map[string]string{"status": heads["b"], "signedBy": heads["b"], "signedAt": heads["b"]}, Reason: "reopen the visit"})
+	if got, want := ehr.ErrorCode(err), ehr.EConflict; got != want {
+		t.Fatalf("reopening by a merge: code %q, want %q (%v)", got, want, err)
+	}
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Base: heads["a"],
+		Choose: map[string]string{"plan": heads["b"]}, Reason: "plan from laptop b"}); err != nil {
+		t.Fatal(err)
+	}
+	got := visitOf(t, a, id)
+	if got.Status != "signed" || got.Plan != "amoxicillin 500 mg, review in 5 days" || got.Findings != "crackles at the right base" || got.AmendReason != "plan from laptop b" {
+		t.Errorf("merged = %+v", got)
+	}
+}
+
+// Choices naming an unknown field or a version that is not a live head,
+// a base that is not a head, or choices with another way: refused with
+// the field to fix, nothing written.
+func TestResolveChooseRefusals(t *testing.T) {
+	a, _, id, heads := visitConflict(t, false)
+	hs := []string{heads["a"], heads["b"]}
+	for _, tc := range []struct {
+		name      string
+		r         records.Resolution
+		wantField string
+	}{
+		{"unknown field", records.Resolution{Choose: map[string]string{"bogus": heads["a"]}}, "choose"},
+		{"unknown head", records.Resolution{Choose: map[string]string{"plan": "nope"}}, "choose"},
+		{"base not a head", records.Resolution{Base: "nope", Choose: map[string]string{"plan": heads["a"]}}, "base"},
+		{"base without choices", records.Resolution{Base: heads["a"], Keep: heads["a"]}, "base"},
+		{"keep and choose", records.Resolution{Keep: heads["a"], Choose: map[string]string{"plan": heads["a"]}}, "keep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.r
+			r.RecordID, r.Heads, r.Reason = id, hs, "merge them please"
+			before := len(versionIDs(t, a))
+			_, err := a.s.Resolve(ctx, a.actor, r)
+			if got := ehr.ErrorCode(err); got != ehr.EInvalid {
+				t.Fatalf("code = %q, want %q (%v)", got, ehr.EInvalid, err)
+			}
+			if ehr.ErrorFields(err)[tc.wantField] == "" {
+				t.Errorf("fields = %v, want a message for %s", ehr.ErrorFields(err), tc.wantField)
+			}
+			if got := len(versionIDs(t, a)); got != before {
+				t.Errorf("a refused resolution wrote %d versions", got-before)
+			}
+		})
+	}
+}
+
+// A patient's demographics merged field by field: the phone from one
+// laptop, the village from the other.
+func TestResolveChoosePatient(t *testing.T) {
+	a, b := newEnv(t), newEnv(t)
+	var toA, toB int64
+	pid := registered(t, a)
+	exchange(t, a, b, &toB)
+	heads := map[string]string{}
+	for _, x := range []struct {
+		name, phone, village string
+		e                    *env
+	}{{"a", "+256 700 000001", "Kasese", a}, {"b", "+256 700 000002", "Mpondwe", b}} {
+		cur, err := x.e.s.Patient(ctx, x.e.actor, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cur.Patient
+		p.Phone, p.Village = x.phone, x.village
+		rec, err := x.e.s.UpdatePatient(ctx, x.e.actor, pid, cur.VersionID, p, "moved house")
+		if err != nil {
+			t.Fatal(err)
+		}
+		heads[x.name] = rec.VersionID
+	}
+	exchange(t, a, b, &toB)
+	exchange(t, b, a, &toA)
+	hs := []string{heads["a"], heads["b"]}
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: pid, Heads: hs, Choose: map[string]string{"clinicNo": heads["a"], "bogus": heads["b"]},
+		Reason: "checked with the patient"}); ehr.ErrorFields(err)["choose"] == "" {
+		t.Fatalf("an unknown field: %v", err)
+	}
+	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: pid, Heads: hs, Base: heads["a"], Choose: map[string]string{"village": heads["b"]},
+		Reason: "checked with the patient"}); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b, &toB)
+	for name, e := range map[string]*env{"a": a, "b": b} {
+		cur, err := e.s.Patient(ctx, e.actor, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := [2]string{cur.Patient.Phone, cur.Patient.Village}, [2]string{"+256 700 000001", "Mpondwe"}; got != want {
+			t.Errorf("%s: phone, village = %q, want %q", name, got, want)
+		}
+		if ds, _ := e.s.ConflictDetails(ctx, e.actor, ""); len(ds) != 0 {
+			t.Errorf("%s: conflicts left: %+v", name, ds)
 		}
 	}
 }
