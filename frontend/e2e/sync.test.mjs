@@ -4,10 +4,13 @@
 // Administration → Clinic server, registers a patient and opens a visit,
 // then makes an enrollment package; laptop B joins the clinic with the
 // package and its code, signs in with A's administrator account and sees
-// A's patient. With the server stopped, both change the same visit; once
-// it is back, both sync, both show the conflict, A merges it with a
-// reason, both sync again, and the conflict is gone on both. Last, the
-// server revokes B, which erases itself at its next sync.
+// A's patient. With the server stopped, both change the same visit (its
+// complaint and plan) and the patient's phone; once it is back, both sync
+// and both show the two conflicts. A merges the visit field by field (B's
+// complaint, A's plan) with a reason in Conflicts; B resolves the phone
+// from the banner on the patient's page; both sync again: the conflicts
+// are gone on both, which show the merged visit and the chosen phone.
+// Last, the server revokes B, which erases itself at its next sync.
 //
 // Needs OUTPOST_HARNESS (see harness.mjs) and OUTPOST_SERVER, the path of
 // the outpost-server binary. Optional: CHROMIUM, OUTPOST_SCREENSHOT_DIR
@@ -33,6 +36,10 @@ const PATIENT = { family: 'Mwale', given: 'Chikondi' };
 const COMPLAINT = 'Cough';
 const COMPLAINT_A = 'Cough and fever since Monday';
 const COMPLAINT_B = 'Cough for 3 days, no fever';
+const PLAN_A = 'Amoxicillin 500 mg three times a day for 5 days';
+const PLAN_B = 'Paracetamol, review in 2 days';
+const PHONE_A = '+265 991 234 567';
+const PHONE_B = '+265 888 765 432';
 
 function requireServer() {
   const server = process.env.OUTPOST_SERVER;
@@ -186,15 +193,34 @@ async function openVisit(page) {
   return visit;
 }
 
-async function changeComplaint(page, complaint) {
+async function changeVisit(page, complaint, plan) {
   await openPatient(page);
   const visit = await openVisit(page);
   await visit.getByLabel('Presenting complaint').fill(complaint);
+  await visit.getByLabel('Plan', { exact: true }).fill(plan);
   await page.getByTestId('visit-save').click();
   await page.getByTestId('visit-flash').waitFor({ timeout: SLOW });
 }
 
-test('Outpost sync: connect, add a laptop, join, a conflict on both laptops, merged on one', { timeout: 600_000 }, async (t) => {
+/** The patient's phone changed with a reason (Edit on the patient's page). */
+async function changePhone(page, phone) {
+  await openPatient(page);
+  await page.getByTestId('edit-button').click();
+  const form = page.getByTestId('patient-form');
+  await form.waitFor({ timeout: SLOW });
+  await form.locator('#patient-phone').fill(phone);
+  await form.getByLabel('Why is this record being changed?').fill('New phone number');
+  await page.getByTestId('patient-save').click();
+  await page.getByTestId('patient-view').waitFor({ timeout: SLOW });
+  assert.equal((await page.getByTestId('patient-phone').innerText()).trim(), phone);
+}
+
+/** A conflict card by the kind it names ("Visit", "Patient details"). */
+function conflictCard(page, scope, kind) {
+  return scope.getByTestId('conflict').filter({ has: page.locator('h3', { hasText: kind }) });
+}
+
+test('Outpost sync: connect, add a laptop, join, conflicts on both laptops merged field by field (a visit in Conflicts, the phone from the chart)', { timeout: 600_000 }, async (t) => {
   const server = await clinicServer(t);
   await server.start();
   const tokenA = await server.token();
@@ -334,10 +360,11 @@ test('Outpost sync: connect, add a laptop, join, a conflict on both laptops, mer
       assert.equal(await visit.getByLabel('Presenting complaint').inputValue(), COMPLAINT);
     });
 
-    await a.step('the server stops; A cannot sync and says so; both change the same visit offline', async () => {
+    await a.step("the server stops; A cannot sync and says so; both change the same visit and the patient's phone offline", async () => {
       await server.stop();
       env = a;
-      await changeComplaint(a.page, COMPLAINT_A);
+      await changeVisit(a.page, COMPLAINT_A, PLAN_A);
+      await changePhone(a.page, PHONE_A);
       const s = await syncNow(a.page);
       assert.equal(s.online, false, 'the failed sync leaves A offline');
       assert.notEqual(s.lastError, '');
@@ -347,21 +374,21 @@ test('Outpost sync: connect, add a laptop, join, a conflict on both laptops, mer
       assert.equal((await a.page.getByTestId('sync-pending').innerText()).trim().endsWith('waiting'), true);
       assert.notEqual((await a.page.getByTestId('sync-pending').innerText()).trim(), 'No changes waiting');
       env = b;
-      await changeComplaint(b.page, COMPLAINT_B);
+      await changeVisit(b.page, COMPLAINT_B, PLAN_B);
+      await changePhone(b.page, PHONE_B);
     });
 
-    await a.step('the server is back; both sync and both show the conflict', async () => {
+    await a.step('the server is back; both sync and both show the two conflicts', async () => {
       await server.start();
       env = a;
       await syncUntil(a.page, (s) => s.pending === 0 && s.online, 'A did not send its change');
       env = b;
-      await syncUntil(b.page, (s) => s.conflicts > 0, 'B shows no conflict');
+      await syncUntil(b.page, (s) => s.conflicts === 2, 'B does not show both conflicts');
       env = a;
-      await syncUntil(a.page, (s) => s.conflicts > 0, 'A shows no conflict');
+      await syncUntil(a.page, (s) => s.conflicts === 2, 'A does not show both conflicts');
       for (const x of [a, b]) {
         env = x;
-        await x.page.getByTestId('sync-conflicts').waitFor({ timeout: SLOW });
-        assert.equal((await x.page.getByTestId('sync-conflicts').innerText()).trim(), '1 conflict');
+        await x.page.locator('[data-testid="sync-conflicts"]', { hasText: '2 conflicts' }).waitFor({ timeout: SLOW });
       }
       // B's chart points at it too.
       env = b;
@@ -369,55 +396,88 @@ test('Outpost sync: connect, add a laptop, join, a conflict on both laptops, mer
       await b.page.getByTestId('patient-conflicts-banner').waitFor({ timeout: SLOW });
     });
 
-    await a.step('A: Conflicts shows both versions side by side; Merge… needs a reason, keeps B\'s complaint', async () => {
+    await a.step("A: Conflicts shows the visit's versions side by side; Merge… field by field needs a reason: B's complaint, A's plan", async () => {
       env = a;
       const { page } = a;
       await page.getByTestId('sync-conflicts').click();
       await page.getByTestId('conflicts-area').waitFor({ timeout: SLOW });
-      const card = page.getByTestId('conflict').first();
+      await page.getByTestId('conflict').nth(1).waitFor({ timeout: SLOW });
+      const card = conflictCard(page, page, 'Visit');
       await card.waitFor({ timeout: SLOW });
       assert.equal(await card.getByTestId('conflict-head').count(), 2);
-      const row = card.locator('[data-testid="conflict-row"][data-field="complaint"]');
-      assert.equal(await row.getAttribute('data-differs'), 'true');
-      const rowText = await row.innerText();
-      assert.ok(rowText.includes(COMPLAINT_A) && rowText.includes(COMPLAINT_B), `both complaints side by side: ${rowText}`);
+      for (const [field, one, other] of [['complaint', COMPLAINT_A, COMPLAINT_B], ['plan', PLAN_A, PLAN_B]]) {
+        const row = card.locator(`[data-testid="conflict-row"][data-field="${field}"]`);
+        assert.equal(await row.getAttribute('data-differs'), 'true', `${field} differs`);
+        const rowText = await row.innerText();
+        assert.ok(rowText.includes(one) && rowText.includes(other), `both values of ${field} side by side: ${rowText}`);
+      }
+      assert.equal(await card.locator('[data-testid="conflict-row"][data-field="findings"]').getAttribute('data-differs'), 'false');
       await a.shot('sync-conflict.png');
 
       await card.getByTestId('conflict-merge').click();
       const form = card.locator('form[data-testid$="merge-form"]');
       await form.waitFor();
-      // The body is a FHIR Encounter: the complaint is its reasonCode, named after the field it holds.
+      // One choice per differing field of the visit, named as the visit form names it.
+      const members = await form.getByTestId('merge-member').evaluateAll((els) => els.map((e) => e.getAttribute('data-member')));
+      assert.deepEqual(members, ['complaint', 'plan']);
       const legends = await form.locator('[data-testid="merge-member"] legend').allInnerTexts();
-      assert.ok(legends.some((l) => /complaint/i.test(l)), `the complaint is among the choices: ${legends}`);
-      for (const member of await form.getByTestId('merge-member').all()) {
-        const legend = await member.locator('legend').innerText();
-        const choice = /complaint/i.test(legend)
-          ? member.locator('label').filter({ hasText: COMPLAINT_B })
-          : member.locator('label').first();
-        await choice.locator('input').check();
-      }
+      assert.deepEqual(legends.map((l) => l.trim()), ['Presenting complaint', 'Plan']);
+      const pick = (member, text) => form.locator(`[data-testid="merge-member"][data-member="${member}"] label`).filter({ hasText: text }).locator('input');
+      await pick('complaint', COMPLAINT_B).check();
+      await pick('plan', PLAN_A).check();
       await form.getByTestId('merge-submit').click();
       await form.getByTestId('field-error-reason').waitFor();
-      await form.getByLabel('Reason').fill('Nurse on laptop B saw the patient last; no fever');
+      await form.getByLabel('Reason').fill('Nurse on laptop B saw the patient last; the doctor on A prescribed');
       await form.getByTestId('merge-submit').click();
-      await page.getByTestId('conflicts-none').waitFor({ timeout: SLOW });
-      await page.getByTestId('conflicts-notice').waitFor();
+      await page.getByTestId('conflicts-notice').waitFor({ timeout: SLOW });
+      await card.waitFor({ state: 'detached', timeout: SLOW });
+      // The patient's phone is still in conflict: it is resolved on B.
+      await conflictCard(page, page, 'Patient details').waitFor({ timeout: SLOW });
     });
 
-    await a.step('both sync: the conflict is gone on both, and both show the merged complaint', async () => {
-      env = a;
-      await syncUntil(a.page, (s) => s.pending === 0 && s.conflicts === 0, 'A still has a conflict');
+    await b.step("B: the banner on the patient's page shows the conflicts; the phone is resolved there", async () => {
       env = b;
-      await syncUntil(b.page, (s) => s.conflicts === 0, 'B still has a conflict');
+      const { page } = b;
+      await openPatient(page);
+      await page.getByTestId('patient-conflicts-banner').waitFor({ timeout: SLOW });
+      await page.getByTestId('patient-conflicts-toggle').click();
+      const panel = page.getByTestId('conflicts-panel');
+      await panel.waitFor({ timeout: SLOW });
+      const card = conflictCard(page, panel, 'Patient details');
+      await card.waitFor({ timeout: SLOW });
+      const row = card.locator('[data-testid="conflict-row"][data-field="phone"]');
+      assert.equal(await row.getAttribute('data-differs'), 'true');
+      const rowText = await row.innerText();
+      assert.ok(rowText.includes(PHONE_A) && rowText.includes(PHONE_B), `both phones side by side: ${rowText}`);
+      await card.getByTestId('conflict-merge').click();
+      const form = card.locator('form[data-testid$="merge-form"]');
+      await form.waitFor();
+      const members = await form.getByTestId('merge-member').evaluateAll((els) => els.map((e) => e.getAttribute('data-member')));
+      assert.deepEqual(members, ['phone']);
+      await form.locator('[data-testid="merge-member"][data-member="phone"] label').filter({ hasText: PHONE_A }).locator('input').check();
+      await form.getByLabel('Reason').fill('Called the patient: the number on laptop A answers');
+      await form.getByTestId('merge-submit').click();
+      await panel.getByTestId('conflicts-notice').waitFor({ timeout: SLOW });
+      await card.waitFor({ state: 'detached', timeout: SLOW });
+    });
+
+    await a.step('both sync: the conflicts are gone on both, which show the merged visit and the chosen phone', async () => {
       env = a;
-      await syncUntil(a.page, (s) => s.conflicts === 0 && s.pending === 0, 'A changed again');
+      await syncUntil(a.page, (s) => s.pending === 0, 'A did not send its merge');
+      env = b;
+      await syncUntil(b.page, (s) => s.pending === 0 && s.conflicts === 0, 'B still has a conflict');
+      env = a;
+      await syncUntil(a.page, (s) => s.conflicts === 0 && s.pending === 0, 'A still has a conflict');
       for (const x of [a, b]) {
         env = x;
         await x.page.locator('[data-testid="sync-status"][data-syncing="false"]').waitFor({ timeout: SLOW });
         await x.page.getByTestId('sync-conflicts').waitFor({ state: 'detached', timeout: SLOW });
         await openPatient(x.page);
+        await x.page.getByTestId('tab-details').click();
+        assert.equal((await x.page.getByTestId('patient-phone').innerText()).trim(), PHONE_A);
         const visit = await openVisit(x.page);
         assert.equal(await visit.getByLabel('Presenting complaint').inputValue(), COMPLAINT_B);
+        assert.equal(await visit.getByLabel('Plan', { exact: true }).inputValue(), PLAN_A);
         assert.equal(await x.page.getByTestId('patient-conflicts-banner').count(), 0);
       }
     });

@@ -10,10 +10,12 @@ import Setup from '../src/components/Setup.svelte';
 import SyncStatusBar from '../src/components/SyncStatusBar.svelte';
 import type { ConflictItem, ConflictVersion, JoinProgress } from '../src/lib/api';
 import {
+  fieldLabel,
+  fieldNames,
   joinPhaseText,
   lastSyncText,
-  mergeBody,
-  mergeMembers,
+  mergeFields,
+  mergeRequest,
   missingChoices,
   pendingText,
   syncPollDelay,
@@ -45,7 +47,7 @@ const enrolled = {
 };
 
 function head(over: Partial<ConflictVersion> & { versionId: string }): ConflictVersion {
-  return { author: 'dr.sam', device: 'laptop-a', at: '2026-11-23T10:00:00Z', deleted: false, reason: '', body: '{}', fields: {}, ...over };
+  return { author: 'dr.sam', device: 'laptop-a', at: '2026-11-23T10:00:00Z', deleted: false, reason: '', body: '{}', fields: {}, values: {}, ...over };
 }
 
 const headA = head({
@@ -54,6 +56,7 @@ const headA = head({
   device: 'laptop-a',
   body: JSON.stringify({ patientId: 'p1', status: 'open', complaint: 'Cough and fever', plan: 'Rest', findings: 'Warm' }),
   fields: { complaint: 'Cough and fever', plan: 'Rest', findings: 'Warm', status: 'open' },
+  values: { patientId: 'p1', status: 'open', complaint: 'Cough and fever', findings: 'Warm', assessment: '', plan: 'Rest' },
 });
 const headB = head({
   versionId: 'v-b',
@@ -61,8 +64,16 @@ const headB = head({
   device: 'laptop-b',
   body: JSON.stringify({ patientId: 'p1', status: 'open', complaint: 'Cough for 3 days', plan: 'Fluids' }),
   fields: { complaint: 'Cough for 3 days', plan: 'Fluids', findings: '', status: 'open' },
+  values: { patientId: 'p1', status: 'open', complaint: 'Cough for 3 days', findings: '', assessment: '', plan: 'Fluids' },
 });
-const conflict: ConflictItem = { recordId: 'r1', kind: 'encounter', patientId: 'p1', patientName: 'Moyo, Tendai', heads: [headA, headB] };
+const conflict: ConflictItem = {
+  recordId: 'r1',
+  kind: 'encounter',
+  patientId: 'p1',
+  patientName: 'Moyo, Tendai',
+  fields: ['patientId', 'status', 'complaint', 'findings', 'assessment', 'plan'],
+  heads: [headA, headB],
+};
 
 describe('sync helpers', () => {
   it('asks every 2 s while syncing and every 30 s otherwise', () => {
@@ -83,28 +94,48 @@ describe('sync helpers', () => {
     expect(joinPhaseText({ phase: 'opening', done: 0, total: 0 })).toBe('Opening the package…');
   });
 
-  it('merges the chosen top-level members into canonical JSON', () => {
-    const members = mergeMembers([headA, headB]).map((m) => m.name);
-    expect(members).toEqual(['complaint', 'plan', 'findings']);
-    expect(missingChoices([headA, headB], { complaint: 'v-b' })).toEqual(['plan', 'findings']);
-    const body = mergeBody([headA, headB], { complaint: 'v-b', plan: 'v-a', findings: 'v-b' });
-    // findings chosen from B, which has none: left out; keys sorted.
-    expect(body).toBe('{"complaint":"Cough for 3 days","patientId":"p1","plan":"Rest","status":"open"}');
-    expect(() => mergeBody([headA, headB], { complaint: 'v-b' })).toThrow();
+  it('merges by domain field: each differing field is a choice, sent as choose with a base', () => {
+    expect(fieldNames(conflict)).toEqual(['complaint', 'findings', 'plan', 'status', 'assessment']);
+    const fields = mergeFields(conflict);
+    expect(fields.map((f) => [f.name, f.label])).toEqual([
+      ['complaint', 'Presenting complaint'],
+      ['findings', 'Findings'],
+      ['plan', 'Plan'],
+    ]);
+    expect(fields[0].options).toEqual([
+      { versionId: 'v-a', value: 'Cough and fever' },
+      { versionId: 'v-b', value: 'Cough for 3 days' },
+    ]);
+    expect(missingChoices(conflict, { complaint: 'v-b' })).toEqual(['findings', 'plan']);
+    expect(missingChoices(conflict, { complaint: 'v-b', findings: 'v-x', plan: 'v-a' })).toEqual(['findings']);
+    expect(mergeRequest(conflict, { complaint: 'v-b', findings: 'v-a', plan: 'v-b', status: 'v-b' }, 'Both were right')).toEqual({
+      recordId: 'r1',
+      heads: ['v-a', 'v-b'],
+      keep: '',
+      choose: { complaint: 'v-b', findings: 'v-a', plan: 'v-b' },
+      base: 'v-a',
+      body: '',
+      reason: 'Both were right',
+    });
+    expect(() => mergeRequest(conflict, { complaint: 'v-b' }, 'Both were right')).toThrow();
   });
 
-  it('names a member of a FHIR-shaped body after the fields it holds', () => {
-    const fhir = (complaint: string, plan: string) =>
-      JSON.stringify({
-        resourceType: 'Encounter', status: 'in-progress', reasonCode: [{ text: complaint }],
-        extension: [{ url: 'urn:outpost:fhir:plan', valueString: plan }],
-      });
-    const a = head({ versionId: 'v-a', body: fhir('Cough "dry"', 'Rest'), fields: { complaint: 'Cough "dry"', plan: 'Rest', status: 'open' } });
-    const b = head({ versionId: 'v-b', body: fhir('Cough for 3 days', 'Rest'), fields: { complaint: 'Cough for 3 days', plan: 'Rest', status: 'open' } });
-    const members = mergeMembers([a, b]);
-    expect(members.map((m) => [m.name, m.label])).toEqual([['reasonCode', 'Complaint']]);
-    expect(members[0].options.map((o) => o.value)).toEqual(['Cough "dry"', 'Cough for 3 days']);
-    expect(JSON.parse(mergeBody([a, b], { reasonCode: 'v-b' })).reasonCode).toEqual([{ text: 'Cough for 3 days' }]);
+  it('labels domain fields in words', () => {
+    expect(fieldLabel('complaint')).toBe('Presenting complaint');
+    expect(fieldLabel('signedBy')).toBe('Signed by');
+    expect(fieldLabel('phone')).toBe('Phone');
+    expect(fieldLabel('kinPhone')).toBe('Next of kin: phone');
+  });
+
+  it('a deleted head is no source of a merge', () => {
+    const deleted = head({ versionId: 'v-d', deleted: true, values: { ...headB.values, plan: 'Gone' } });
+    const item = { ...conflict, heads: [headA, deleted, headB] };
+    expect(mergeFields(item).map((f) => f.options.map((o) => o.versionId))).toEqual([
+      ['v-a', 'v-b'],
+      ['v-a', 'v-b'],
+      ['v-a', 'v-b'],
+    ]);
+    expect(mergeRequest(item, { complaint: 'v-a', findings: 'v-a', plan: 'v-b' }, 'checked').base).toBe('v-a');
   });
 });
 
@@ -214,9 +245,10 @@ describe('Conflicts', () => {
     expect(allByTestId(root, 'conflict-head')).toHaveLength(2);
     const rows = allByTestId(root, 'conflict-row');
     const differs = Object.fromEntries(rows.map((r) => [r.dataset.field, r.dataset.differs]));
-    expect(differs).toEqual({ complaint: 'true', plan: 'true', findings: 'true', status: 'false' });
-    // The differing fields come first.
-    expect(rows.map((r) => r.dataset.field)).toEqual(['complaint', 'plan', 'findings', 'status']);
+    expect(differs).toEqual({ complaint: 'true', plan: 'true', findings: 'true', status: 'false', assessment: 'false' });
+    // The differing fields come first, in the kind's order; the patient is named above, not a row.
+    expect(rows.map((r) => r.dataset.field)).toEqual(['complaint', 'findings', 'plan', 'status', 'assessment']);
+    expect(rows[0].querySelector('th')!.textContent).toContain('Presenting complaint');
     expect(byTestId(root, 'conflict-patient')!.textContent).toBe('Moyo, Tendai');
   });
 
@@ -239,6 +271,8 @@ describe('Conflicts', () => {
       recordId: 'r1',
       heads: ['v-a', 'v-b'],
       keep: 'v-b',
+      choose: {},
+      base: '',
       body: '',
       reason: 'Nurse Joy saw the patient last',
     });
@@ -252,7 +286,7 @@ describe('Conflicts', () => {
     await waitFor(() => byTestId(root, 'conflict-merge'));
     click(byTestId(root, 'conflict-merge'));
     const form = await waitFor(() => byTestId(root, 'conflict-r1-merge-form'));
-    expect(allByTestId(form, 'merge-member').map((m) => m.dataset.member)).toEqual(['complaint', 'plan', 'findings']);
+    expect(allByTestId(form, 'merge-member').map((m) => m.dataset.member)).toEqual(['complaint', 'findings', 'plan']);
 
     submit(form);
     await waitFor(() => allByTestId(form, 'field-error-member').length === 3);
@@ -276,13 +310,15 @@ describe('Conflicts', () => {
       recordId: 'r1',
       heads: ['v-a', 'v-b'],
       keep: '',
-      body: '{"complaint":"Cough for 3 days","findings":"Warm","patientId":"p1","plan":"Rest","status":"open"}',
+      choose: { complaint: 'v-b', findings: 'v-a', plan: 'v-a' },
+      base: 'v-a',
+      body: '',
       reason: 'Both complaints were true',
     });
   });
 
   it('shows a deleted head as deleted, with who and why, and offers no merge', async () => {
-    const deleted = head({ versionId: 'v-d', author: 'dr.lee', deleted: true, reason: 'Entered on the wrong patient', body: '', fields: {} });
+    const deleted = head({ versionId: 'v-d', author: 'dr.lee', deleted: true, reason: 'Entered on the wrong patient', body: '', fields: {}, values: {} });
     fakeApp.ListConflicts = vi.fn(async () => [{ ...conflict, heads: [headA, deleted] }]);
     const root = render(Conflicts, { patientId: 'p1' });
     await waitFor(() => byTestId(root, 'conflict'));
@@ -311,7 +347,7 @@ describe('Conflicts', () => {
 
   it('shows markup in a conflict as text', async () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
-    const h = (id: string, v: string) => head({ versionId: id, author: evil, reason: evil, body: JSON.stringify({ complaint: v }), fields: { complaint: v } });
+    const h = (id: string, v: string) => head({ versionId: id, author: evil, reason: evil, body: JSON.stringify({ complaint: v }), fields: { complaint: v }, values: { complaint: v } });
     fakeApp.ListConflicts = vi.fn(async () => [{ ...conflict, patientName: evil, heads: [h('v-a', evil), h('v-b', 'x')] }]);
     const root = render(Conflicts, { alone: true });
     await waitFor(() => byTestId(root, 'conflict'));

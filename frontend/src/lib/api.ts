@@ -639,6 +639,8 @@ export interface ConflictVersion {
   body: string;
   /** Flattened, human-readable fields (as record history shows them). */
   fields: Record<string, string>;
+  /** The record's domain fields (ConflictItem.fields) as text: what a merge chooses by. */
+  values: Record<string, string>;
 }
 
 export interface ConflictItem {
@@ -646,6 +648,8 @@ export interface ConflictItem {
   kind: string;
   patientId: string;
   patientName: string;
+  /** The kind's domain fields in its order: the keys of every head's values. */
+  fields: string[];
   /** Two or more. */
   heads: ConflictVersion[];
 }
@@ -654,9 +658,13 @@ export interface ResolveRequest {
   recordId: string;
   /** The head version ids the user saw: refused if they changed meanwhile. */
   heads: string[];
-  /** A head's versionId to keep as it is, or '' with body set. */
+  /** A head's versionId to keep as it is, or '' for a merge. */
   keep: string;
-  /** Merged canonical JSON when keep is ''. */
+  /** A merge field by field: domain field name → the head whose value is kept. */
+  choose: Record<string, string>;
+  /** The head the merge starts from ('' for the newest). */
+  base: string;
+  /** A merged canonical JSON body (the older way to merge); '' otherwise. */
   body: string;
   reason: string;
 }
@@ -870,6 +878,7 @@ function conflictItems(list: Partial<ConflictItem>[] | null | undefined): Confli
     kind: c.kind ?? '',
     patientId: c.patientId ?? '',
     patientName: c.patientName ?? '',
+    fields: c.fields ?? [],
     heads: (c.heads ?? []).map((h) => ({
       versionId: h.versionId ?? '',
       author: h.author ?? '',
@@ -879,6 +888,7 @@ function conflictItems(list: Partial<ConflictItem>[] | null | undefined): Confli
       reason: h.reason ?? '',
       body: h.body ?? '',
       fields: h.fields ?? {},
+      values: h.values ?? {},
     })),
   }));
 }

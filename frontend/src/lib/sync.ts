@@ -1,6 +1,6 @@
 // Sync with the clinic server in the UI (docs/sync-app.md): what the status
-// bar says, how often it asks, and the conflict helpers (which fields
-// differ between heads, the merged body). Pure functions, no DOM.
+// bar says, how often it asks, and the conflict helpers (which domain
+// fields differ between heads, the merge's choices). Pure functions, no DOM.
 
 import type { ConflictItem, ConflictVersion, JoinProgress, ResolveRequest, SyncState } from './api';
 import { formatDateTime, formatTime } from './format';
@@ -108,56 +108,35 @@ export function memberLabel(name: string): string {
   return words === '' ? name : words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** A head's body as an object; null when it is not a JSON object (a tombstone, say). */
-export function parseBody(body: string): Record<string, unknown> | null {
-  if (!body) return null;
-  try {
-    const v: unknown = JSON.parse(body);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
+/** What a person calls a domain field where its name does not say it well. */
+const FIELD_LABELS: Record<string, string> = {
+  complaint: 'Presenting complaint',
+  nationalId: 'National ID',
+  clinicNo: 'Clinic number',
+  kinName: 'Next of kin',
+  kinRelation: 'Next of kin: relation',
+  kinPhone: 'Next of kin: phone',
+  other: 'Other names',
+  amendReason: 'Reason for the amendment',
+  sha256: 'Checksum',
+  doseNumber: 'Dose number',
+};
 
-/** JSON with every object's keys sorted, no spaces: the same value gives the same text. */
-export function canonicalJSON(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map((x) => canonicalJSON(x)).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
-/** A member's value as a person reads it: text as it is, a coded concept by its text, '' for nothing. */
-export function memberValue(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return v.map((x) => memberValue(x)).join('; ');
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.text === 'string' && o.text !== '') return o.text;
-  }
-  return canonicalJSON(v);
+/** A domain field's label: "plan" → "Plan", "signedBy" → "Signed by", "complaint" → "Presenting complaint". */
+export function fieldLabel(name: string): string {
+  return FIELD_LABELS[name] ?? memberLabel(name);
 }
 
 /** The heads that are not deletions: the ones a merge takes values from. */
 export function liveHeads(item: Pick<ConflictItem, 'heads'>): ConflictVersion[] {
-  return item.heads.filter((h) => !h.deleted && parseBody(h.body) !== null);
+  return item.heads.filter((h) => !h.deleted);
 }
 
-/** The names of the flattened fields whose values are not the same in every head (a deleted head differs in all). */
-export function differingFields(heads: ConflictVersion[]): Set<string> {
-  const names = new Set<string>();
-  for (const h of heads) for (const k of Object.keys(h.fields)) names.add(k);
+/** The domain fields whose values are not the same in every head given (a deleted head differs in all). */
+export function differingFields(heads: ConflictVersion[], fields: string[]): Set<string> {
   const out = new Set<string>();
-  for (const k of names) {
-    const values = new Set(heads.map((h) => (h.deleted ? '\u0000deleted' : (h.fields[k] ?? ''))));
+  for (const k of fields) {
+    const values = new Set(heads.map((h) => (h.deleted ? '\u0000deleted' : (h.values[k] ?? ''))));
     if (values.size > 1) out.add(k);
   }
   return out;
@@ -166,12 +145,11 @@ export function differingFields(heads: ConflictVersion[]): Set<string> {
 /** Fields not shown side by side: the patient is named above the table. */
 const HIDDEN_FIELDS = new Set(['patientId']);
 
-/** Every field name of the heads, in the order the first head has them, then the others', differing ones first. */
-export function fieldNames(heads: ConflictVersion[]): string[] {
-  const seen: string[] = [];
-  for (const h of heads) for (const k of Object.keys(h.fields)) if (!seen.includes(k) && !HIDDEN_FIELDS.has(k)) seen.push(k);
-  const differ = differingFields(heads);
-  return [...seen.filter((k) => differ.has(k)), ...seen.filter((k) => !differ.has(k))];
+/** The domain fields as rows, in the kind's order, differing ones first. */
+export function fieldNames(item: Pick<ConflictItem, 'heads' | 'fields'>): string[] {
+  const shown = item.fields.filter((k) => !HIDDEN_FIELDS.has(k));
+  const differ = differingFields(item.heads, shown);
+  return [...shown.filter((k) => differ.has(k)), ...shown.filter((k) => !differ.has(k))];
 }
 
 /** A field's value as shown: RFC 3339 times in the local format, anything else as it is. */
@@ -179,101 +157,54 @@ export function fieldText(value: string): string {
   return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) ? formatDateTime(value) : value;
 }
 
-export interface MergeMember {
-  /** The top-level JSON member of the body. */
+export interface MergeField {
+  /** The domain field: the key of ResolveRequest.choose. */
   name: string;
-  /** What a person calls it: the differing fields it holds, else the member's name. */
   label: string;
-  /** The differing human-readable fields (ConflictVersion.fields) this member holds. */
-  fields: string[];
-  /** Per live head (in the order given): its value as shown, and whether it has the member at all. */
-  options: { versionId: string; value: string; present: boolean }[];
+  /** Per live head (in the order given): its value as shown. */
+  options: { versionId: string; value: string }[];
 }
 
-/** The text a field's value has inside JSON (escaped, without the quotes). */
-function inJSON(value: string): string {
-  return JSON.stringify(value).slice(1, -1);
+/** The choices of a merge: each domain field whose value differs between the live heads. */
+export function mergeFields(item: Pick<ConflictItem, 'heads' | 'fields'>): MergeField[] {
+  const live = liveHeads(item);
+  const differ = differingFields(live, item.fields);
+  return item.fields
+    .filter((name) => differ.has(name))
+    .map((name) => ({ name, label: fieldLabel(name), options: live.map((h) => ({ versionId: h.versionId, value: h.values[name] ?? '' })) }));
 }
 
-/**
- * The top-level members of the bodies that differ between the live heads:
- * the choices of a merge. A body may be shaped otherwise than the fields
- * shown (a FHIR resource: the complaint in reasonCode); a member is named
- * after the differing fields whose values it holds.
- */
-export function mergeMembers(heads: ConflictVersion[]): MergeMember[] {
-  const bodies = heads.map((h) => parseBody(h.body) ?? {});
-  const names: string[] = [];
-  for (const b of bodies) for (const k of Object.keys(b)) if (!names.includes(k)) names.push(k);
-  const differ = [...differingFields(heads)];
-  const out: MergeMember[] = [];
-  for (const name of names) {
-    const texts = bodies.map((b) => (name in b ? canonicalJSON(b[name]) : '\u0000absent'));
-    if (new Set(texts).size < 2) continue;
-    const fields = differ.filter((f) =>
-      heads.some((h, i) => {
-        const v = h.fields[f] ?? '';
-        return v !== '' && name in bodies[i] && texts[i].includes(inJSON(v));
-      }),
-    );
-    out.push({
-      name,
-      label: fields.length > 0 ? fields.map(memberLabel).join(', ') : memberLabel(name),
-      fields,
-      options: heads.map((h, i) => ({
-        versionId: h.versionId,
-        value: !(name in bodies[i])
-          ? ''
-          : fields.length === 1
-            ? (h.fields[fields[0]] ?? '')
-            : fields.length > 0
-              ? fields.map((f) => `${memberLabel(f)}: ${h.fields[f] ?? ''}`).join('\n')
-              : memberValue(bodies[i][name]),
-        present: name in bodies[i],
-      })),
-    });
-  }
-  return out;
-}
-
-/**
- * The merged body: the members every live head agrees on, and for each
- * differing member the value of the head chosen for it (left out when that
- * head has no such member). Throws when a differing member has no choice.
- */
-export function mergeBody(heads: ConflictVersion[], choices: Record<string, string>): string {
-  const bodies = new Map(heads.map((h) => [h.versionId, parseBody(h.body) ?? {}]));
-  const first = heads[0] ? (bodies.get(heads[0].versionId) ?? {}) : {};
-  const merged: Record<string, unknown> = { ...first };
-  for (const m of mergeMembers(heads)) {
-    const from = bodies.get(choices[m.name] ?? '');
-    if (!from) throw new Error(`no choice for ${m.name}`);
-    if (m.name in from) merged[m.name] = from[m.name];
-    else delete merged[m.name];
-  }
-  return canonicalJSON(merged);
-}
-
-/** The members of a merge still without a choice. */
-export function missingChoices(heads: ConflictVersion[], choices: Record<string, string>): string[] {
-  const ids = new Set(heads.map((h) => h.versionId));
-  return mergeMembers(heads)
+/** The fields of a merge still without a choice of a live head. */
+export function missingChoices(item: Pick<ConflictItem, 'heads' | 'fields'>, choices: Record<string, string>): string[] {
+  const ids = new Set(liveHeads(item).map((h) => h.versionId));
+  return mergeFields(item)
     .filter((m) => !ids.has(choices[m.name] ?? ''))
     .map((m) => m.name);
 }
 
 /** Keep one head as it is. */
 export function keepRequest(item: ConflictItem, versionId: string, reason: string): ResolveRequest {
-  return { recordId: item.recordId, heads: item.heads.map((h) => h.versionId), keep: versionId, body: '', reason };
+  return { recordId: item.recordId, heads: item.heads.map((h) => h.versionId), keep: versionId, choose: {}, base: '', body: '', reason };
 }
 
-/** Write the merge of the live heads with the choices made. */
+/**
+ * Merge the live heads field by field: the first live head is the base,
+ * and each differing field takes the chosen head's value (the server does
+ * the merge on the record's meaning, then checks it like any change).
+ * Throws when a differing field has no choice.
+ */
 export function mergeRequest(item: ConflictItem, choices: Record<string, string>, reason: string): ResolveRequest {
+  const missing = missingChoices(item, choices);
+  if (missing.length > 0) throw new Error(`no choice for ${missing.join(', ')}`);
+  const choose: Record<string, string> = {};
+  for (const m of mergeFields(item)) choose[m.name] = choices[m.name];
   return {
     recordId: item.recordId,
     heads: item.heads.map((h) => h.versionId),
     keep: '',
-    body: mergeBody(liveHeads(item), choices),
+    choose,
+    base: liveHeads(item)[0]?.versionId ?? '',
+    body: '',
     reason,
   };
 }
