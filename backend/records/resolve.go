@@ -72,7 +72,7 @@ func resolverOf[T any](k Kind[T]) resolver {
 			}
 			if k.Guard != nil && !h.Deleted {
 				if err := k.Guard(&old, &v, reason); err != nil {
-					return nil, "", err
+					return nil, "", mergeRefused(err)
 				}
 			}
 		}
@@ -428,4 +428,20 @@ func (s *Store) Resolve(ctx context.Context, a Actor, r Resolution) (ehr.Version
 		return ehr.Version{}, fmt.Errorf("resolve conflict: %w", err)
 	}
 	return out, nil
+}
+
+// mergeRefused turns a kind's guard refusing the merged record (a signed
+// visit reopened, say) into a refusal of the merge itself: the versions
+// did not change meanwhile (EConflict says that), the choice is what
+// needs attention.
+func mergeRefused(err error) error {
+	if ehr.ErrorCode(err) != ehr.EConflict {
+		return err
+	}
+	msg := err.Error()
+	var e *ehr.Error
+	if errors.As(err, &e) {
+		msg = e.Message
+	}
+	return &ehr.Error{Code: ehr.EInvalid, Message: msg, Fields: map[string]string{"choose": msg}, Err: err}
 }

@@ -1,6 +1,7 @@
 package records_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -410,8 +411,10 @@ func TestResolveChooseGuard(t *testing.T) {
 	hs := []string{heads["a"], heads["b"]}
 	_, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Base: heads["a"],
 		Choose: map[string]string{"status": heads["b"], "signedBy": heads["b"], "signedAt": heads["b"]}, Reason: "reopen the visit"})
-	if got, want := ehr.ErrorCode(err), ehr.EConflict; got != want {
-		t.Fatalf("reopening by a merge: code %q, want %q (%v)", got, want, err)
+	// Refused as a choice to change, not as versions that changed meanwhile.
+	var e *ehr.Error
+	if got, want := ehr.ErrorCode(err), ehr.EInvalid; got != want || !errors.As(err, &e) || e.Fields["choose"] == "" {
+		t.Fatalf("reopening by a merge: code %q, want %q with a message on choose (%v)", got, want, err)
 	}
 	if _, err := a.s.Resolve(ctx, a.actor, records.Resolution{RecordID: id, Heads: hs, Base: heads["a"],
 		Choose: map[string]string{"plan": heads["b"]}, Reason: "plan from laptop b"}); err != nil {
