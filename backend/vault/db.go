@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	sqlcipher "github.com/mutecomm/go-sqlcipher/v4"
+
+	"outpost/backend/migrate"
 )
 
 //go:embed schema/*.sql
@@ -97,7 +98,7 @@ func openDB(ctx context.Context, dir string, meta Meta, key []byte, create bool)
 		w.Close()
 		return nil, fail(ErrCorrupt, "The vault file is empty: it has been replaced or reset. Restore it from a backup; do not create a new vault.")
 	}
-	if err := migrate(ctx, w); err != nil {
+	if err := migrateSchema(ctx, w); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -137,50 +138,18 @@ func IsCorrupt(err error) bool {
 	return errors.Is(err, ErrCorrupt)
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := schemaFS.ReadDir("schema")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("schema file %s: no number", e.Name())
-		}
-		raw, err := schemaFS.ReadFile("schema/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: n, name: e.Name(), sql: string(raw)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("schema files: expected version %d, found %s", i+1, m.name)
-		}
-	}
-	return ms, nil
-}
-
 // SchemaVersion is the schema version this program writes.
 func SchemaVersion() int {
-	ms, err := migrations()
+	ms, err := migrate.Files(schemaFS, "schema")
 	if err != nil {
 		return 0
 	}
 	return len(ms)
 }
 
-// migrate applies each missing schema file in its own transaction.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+// migrateSchema applies each missing schema file in its own transaction.
+func migrateSchema(ctx context.Context, db *sql.DB) error {
+	ms, err := migrate.Files(schemaFS, "schema")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -191,23 +160,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if current > len(ms) {
 		return fail(ErrSchemaNewer, "This vault was written by a newer version of Outpost. Install the latest update before opening it.")
 	}
-	for _, m := range ms[current:] {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil { // sqlcheck: a schema file embedded at build time
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		// sqlcheck: PRAGMA takes no parameters; the version is an integer from the file name.
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
+	if err := migrate.Apply(ctx, db, ms, current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }

@@ -10,17 +10,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"outpost/backend/migrate"
 	"outpost/backend/syncserver"
 )
 
@@ -95,47 +92,16 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-type migration struct {
-	version int
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(schemaFS, "schema")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		n, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("schema file %s: no number", e.Name())
-		}
-		raw, err := schemaFS.ReadFile("schema/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{n, string(raw)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("schema files: expected version %d, found %d", i+1, m.version)
-		}
-	}
-	return out, nil
-}
-
 // SchemaVersion is the schema version this program writes.
 func SchemaVersion() int {
-	ms, _ := migrations()
+	ms, _ := migrate.Files(schemaFS, "schema")
 	return len(ms)
 }
 
 // migrate applies each missing schema file in its own transaction; a
 // schema newer than the program is refused.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrate.Files(schemaFS, "schema")
 	if err != nil {
 		return fmt.Errorf("migrate store: %w", err)
 	}
@@ -146,23 +112,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if have > len(ms) {
 		return fmt.Errorf("migrate store: schema %d is newer than this program's %d", have, len(ms))
 	}
-	for _, m := range ms[have:] {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate store: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil { // sqlcheck: a schema file embedded at build time
-			tx.Rollback()
-			return fmt.Errorf("migrate store to %d: %w", m.version, err)
-		}
-		// sqlcheck: PRAGMA takes no parameters; the value is an integer from the embedded file names.
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate store to %d: %w", m.version, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate store to %d: %w", m.version, err)
-		}
+	if err := migrate.Apply(ctx, s.w, ms, have); err != nil {
+		return fmt.Errorf("migrate store: %w", err)
 	}
 	return nil
 }
