@@ -37,7 +37,7 @@ func mayExportAudit(roles []string) bool {
 
 func cmdAudit(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		return usageError{"export or verify?\n" + auditUsage}
+		return usageError("export or verify?\n" + auditUsage)
 	}
 	switch args[0] {
 	case "export":
@@ -45,7 +45,7 @@ func cmdAudit(ctx context.Context, args []string, e env) error {
 	case "verify":
 		return cmdAuditVerify(ctx, args[1:], e)
 	}
-	return usageError{fmt.Sprintf("unknown audit command %q\n%s", args[0], auditUsage)}
+	return usageError(fmt.Sprintf("unknown audit command %q\n%s", args[0], auditUsage))
 }
 
 func cmdAuditExport(ctx context.Context, args []string, e env) error {
@@ -54,10 +54,10 @@ func cmdAuditExport(ctx context.Context, args []string, e env) error {
 	user := fs.String("user", "", "a security officer, auditor or administrator")
 	out := fs.String("out", "", "the file to write (mode 0600), replaced atomically")
 	if err := fs.Parse(args); err != nil || *dir == "" || *user == "" || *out == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir, --user and --out are required"}
+		return usageError("--data-dir, --user and --out are required")
 	}
 	if fi, err := os.Stat(*out); err == nil && !fi.Mode().IsRegular() {
-		return usageError{"--out must name a file"}
+		return usageError("--out must name a file")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -109,7 +109,7 @@ func cmdAuditVerify(ctx context.Context, args []string, e env) error {
 	dir := fs.String("data-dir", "", "verify the vault in this folder instead of a file")
 	pinned := fs.String("public-key", "", "the device's public key (base64) the file must carry")
 	if err := fs.Parse(args); err != nil {
-		return usageError{"bad flags\n" + auditUsage}
+		return usageError("bad flags\n" + auditUsage)
 	}
 	var rep audit.Report
 	var err error
@@ -126,7 +126,7 @@ func cmdAuditVerify(ctx context.Context, args []string, e env) error {
 		if *pinned != "" {
 			k, kerr := base64.StdEncoding.DecodeString(*pinned)
 			if kerr != nil || len(k) != ed25519.PublicKeySize {
-				return usageError{"--public-key must be 32 bytes of base64"}
+				return usageError("--public-key must be 32 bytes of base64")
 			}
 			pin = k
 		}
@@ -137,7 +137,7 @@ func cmdAuditVerify(ctx context.Context, args []string, e env) error {
 		defer f.Close()
 		rep, err = audit.VerifyFile(f, pin)
 	default:
-		return usageError{"give one FILE, or --data-dir\n" + auditUsage}
+		return usageError("give one FILE, or --data-dir\n" + auditUsage)
 	}
 	var be *audit.BreakError
 	var fe *audit.FormatError

@@ -73,7 +73,7 @@ func cmdDemo(ctx context.Context, args []string, e env) error {
 	n := fs.Int("patients", 300, "synthetic patients to register")
 	creds := fs.String("credentials", "", "also write the demo sign-in to this file (mode 0600)")
 	if err := fs.Parse(args); err != nil || *dir == "" || *n < 0 || *n > 100000 {
-		return usageError{"--data-dir is required; --patients from 0 to 100000"}
+		return usageError("--data-dir is required; --patients from 0 to 100000")
 	}
 	password, err := randomSecret()
 	if err != nil {

@@ -50,7 +50,7 @@ func (p *patientList) Set(s string) error {
 func clinical(ctx context.Context, dir, user string, e env, perms ...string) (*clinic.Services, records.Actor, func(), error) {
 	in := lines(e.stdin, 3)
 	if len(in) == 0 || in[0] == "" {
-		return nil, records.Actor{}, nil, usageError{"give the password of --user on the first line of standard input"}
+		return nil, records.Actor{}, nil, usageError("give the password of --user on the first line of standard input")
 	}
 	password, rest := in[0], in[1:]
 	meta, err := vault.ReadMeta(dir)
@@ -60,7 +60,7 @@ func clinical(ctx context.Context, dir, user string, e env, perms ...string) (*c
 	var v *vault.Vault
 	if meta.KeyStore == vault.StorePassphrase {
 		if len(rest) == 0 {
-			return nil, records.Actor{}, nil, usageError{"this vault's key is in a passphrase key file: give the passphrase on the second line of standard input"}
+			return nil, records.Actor{}, nil, usageError("this vault's key is in a passphrase key file: give the passphrase on the second line of standard input")
 		}
 		v, err = vault.OpenPassphrase(ctx, e.options(dir), []byte(rest[0]))
 		rest = rest[1:]
@@ -97,7 +97,7 @@ func clinical(ctx context.Context, dir, user string, e env, perms ...string) (*c
 	case "", auth.StageEnroll:
 	case auth.StageMFA:
 		if len(rest) == 0 || strings.TrimSpace(rest[0]) == "" {
-			return fail(usageError{"this account has a second factor: give the code from its authenticator app on the next line of standard input"})
+			return fail(usageError("this account has a second factor: give the code from its authenticator app on the next line of standard input"))
 		}
 		if sess, err = s.Users.VerifyMFA(ctx, sess.ID, strings.TrimSpace(rest[0])); err != nil {
 			return fail(err)
@@ -121,7 +121,7 @@ func cmdImport(ctx context.Context, args []string, e env) error {
 	dir := fs.String("data-dir", "", "vault folder")
 	user := fs.String("user", "", "the clinical user the records are imported as")
 	if err := fs.Parse(args); err != nil || *dir == "" || *user == "" || fs.NArg() == 0 {
-		return usageError{"--data-dir, --user and at least one FILE are required"}
+		return usageError("--data-dir, --user and at least one FILE are required")
 	}
 	// On an interrupt the current record finishes, the summary is printed
 	// and the session ended; a rerun picks up where this one stopped.
@@ -235,10 +235,10 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 	var patients patientList
 	fs.Var(&patients, "patient", "a patient's id (repeat for several; default: every patient)")
 	if err := fs.Parse(args); err != nil || *dir == "" || *user == "" || *out == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir, --user and --out are required"}
+		return usageError("--data-dir, --user and --out are required")
 	}
 	if fi, err := os.Stat(*out); err == nil && !fi.Mode().IsRegular() {
-		return usageError{"--out must name a file"}
+		return usageError("--out must name a file")
 	}
 	// On an interrupt the half-written temporary file is removed.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)

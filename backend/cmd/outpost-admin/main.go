@@ -6,7 +6,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"outpost/backend/cli"
 	"outpost/backend/clinic"
 	"outpost/backend/ehr"
 	"outpost/backend/vault"
@@ -75,56 +75,23 @@ commands:
 `
 
 func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return 2
-	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "init":
-		err = cmdInit(ctx, rest, e)
-	case "check":
-		err = cmdCheck(ctx, rest, e)
-	case "recover":
-		err = cmdRecover(rest, e)
-	case "demo":
-		err = cmdDemo(ctx, rest, e)
-	case "import":
-		err = cmdImport(ctx, rest, e)
-	case "export":
-		err = cmdExport(ctx, rest, e)
-	case "audit":
-		err = cmdAudit(ctx, rest, e)
-	case "update":
-		err = cmdUpdate(ctx, rest, e)
-	case "report":
-		err = cmdReport(ctx, rest, e)
-	case "version":
-		err = cmdVersion(e)
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(e.stderr, "outpost-admin: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "outpost-admin %s: %s\n", cmd, ue.msg)
-		return 2
-	default:
-		fmt.Fprintf(e.stderr, "outpost-admin %s: %s\n", cmd, describe(err))
-		return 1
-	}
+	return cli.Program{Name: "outpost-admin", Usage: usage, Stdout: e.stdout, Stderr: e.stderr, Describe: describe,
+		Commands: map[string]cli.Command{
+			"init":    func(args []string) error { return cmdInit(ctx, args, e) },
+			"check":   func(args []string) error { return cmdCheck(ctx, args, e) },
+			"recover": func(args []string) error { return cmdRecover(args, e) },
+			"demo":    func(args []string) error { return cmdDemo(ctx, args, e) },
+			"import":  func(args []string) error { return cmdImport(ctx, args, e) },
+			"export":  func(args []string) error { return cmdExport(ctx, args, e) },
+			"audit":   func(args []string) error { return cmdAudit(ctx, args, e) },
+			"update":  func(args []string) error { return cmdUpdate(ctx, args, e) },
+			"report":  func(args []string) error { return cmdReport(ctx, args, e) },
+			"version": func([]string) error { return cmdVersion(e) },
+		}}.Run(args)
 }
 
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
+// usageError is a command line that cannot run as typed (exit 2).
+type usageError = cli.UsageError
 
 // describe prints an error for an operator: the code and safe message,
 // and field messages for invalid input.
@@ -168,10 +135,10 @@ func cmdInit(ctx context.Context, args []string, e env) error {
 	adminName := fs.String("admin-name", "", "administrator full name (default: the username)")
 	store := fs.String("key-store", vault.StoreKeyring, "where the vault key is kept: keyring or passphrase")
 	if err := fs.Parse(args); err != nil {
-		return usageError{"bad flags"}
+		return usageError("bad flags")
 	}
 	if *dir == "" || *name == "" || *admin == "" {
-		return usageError{"--data-dir, --clinic and --admin are required"}
+		return usageError("--data-dir, --clinic and --admin are required")
 	}
 	if *adminName == "" {
 		*adminName = *admin
@@ -209,7 +176,7 @@ func openForAdmin(ctx context.Context, dir string, e env) (*vault.Vault, error) 
 	if meta.KeyStore == vault.StorePassphrase {
 		in := lines(e.stdin, 1)
 		if len(in) == 0 {
-			return nil, usageError{"this vault's key is in a passphrase key file: give the passphrase on standard input"}
+			return nil, usageError("this vault's key is in a passphrase key file: give the passphrase on standard input")
 		}
 		return vault.OpenPassphrase(ctx, e.options(dir), []byte(in[0]))
 	}
@@ -220,7 +187,7 @@ func cmdCheck(ctx context.Context, args []string, e env) error {
 	fs := flags("check", e)
 	dir := fs.String("data-dir", "", "vault folder")
 	if err := fs.Parse(args); err != nil || *dir == "" {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	v, err := openForAdmin(ctx, *dir, e)
 	if err != nil {
@@ -246,11 +213,11 @@ func cmdRecover(args []string, e env) error {
 	fs := flags("recover", e)
 	dir := fs.String("data-dir", "", "vault folder")
 	if err := fs.Parse(args); err != nil || *dir == "" {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	in := lines(e.stdin, 2)
 	if len(in) == 0 {
-		return usageError{"give the recovery key on standard input"}
+		return usageError("give the recovery key on standard input")
 	}
 	var pass []byte
 	if len(in) > 1 {

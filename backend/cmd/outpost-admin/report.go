@@ -26,7 +26,7 @@ func cmdReport(ctx context.Context, args []string, e env) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	updDir := fs.String("update-state-dir", "", "the app's update state folder (default: DATA-DIR/update)")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required\n" + reportUsage}
+		return usageError("--data-dir is required\n" + reportUsage)
 	}
 	v, err := openForAdmin(ctx, *dir, e)
 	if err != nil {

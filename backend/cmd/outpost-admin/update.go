@@ -38,7 +38,7 @@ func cmdVersion(e env) error {
 func cmdUpdate(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 || (args[0] != "check" && args[0] != "apply" && args[0] != "status") {
 		fmt.Fprint(e.stderr, updateUsage)
-		return usageError{"update check, update apply or update status"}
+		return usageError("update check, update apply or update status")
 	}
 	sub := args[0]
 	fs := flags("update "+sub, e)
@@ -48,12 +48,12 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 	pin := fs.String("pin", "", "SHA-256 fingerprint of the https server's certificate (outpost-server fingerprint)")
 	target := fs.String("target", "", "binary to update (default: this program)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{"bad flags"}
+		return usageError("bad flags")
 	}
 	if *stateDir == "" {
 		base, err := os.UserConfigDir()
 		if err != nil {
-			return usageError{"no config folder: give --state-dir"}
+			return usageError("no config folder: give --state-dir")
 		}
 		*stateDir = filepath.Join(base, "outpost", "admin-update")
 	}
@@ -61,29 +61,29 @@ func cmdUpdate(ctx context.Context, args []string, e env) error {
 		return updateStatus(*stateDir, e)
 	}
 	if *repoFlag == "" {
-		return usageError{"--repo is required"}
+		return usageError("--repo is required")
 	}
 	var opts source.Options
 	if *caCert != "" {
 		pem, err := os.ReadFile(*caCert)
 		if err != nil {
-			return usageError{fmt.Sprintf("--ca-cert: %v", err)}
+			return usageError(fmt.Sprintf("--ca-cert: %v", err))
 		}
 		opts.RootCAs = x509.NewCertPool()
 		if !opts.RootCAs.AppendCertsFromPEM(pem) {
-			return usageError{"--ca-cert holds no PEM certificate"}
+			return usageError("--ca-cert holds no PEM certificate")
 		}
 	}
 	if *pin != "" {
 		p, err := source.ParsePin(*pin)
 		if err != nil {
-			return usageError{"--pin: " + err.Error()}
+			return usageError("--pin: " + err.Error())
 		}
 		opts.Pin = p
 	}
 	src, err := source.Parse(*repoFlag, opts)
 	if err != nil {
-		return usageError{err.Error()}
+		return usageError(err.Error())
 	}
 	c, err := client.New(client.Config{Source: src, StateDir: *stateDir, Product: product, Running: version, Target: *target, Now: e.now})
 	if err != nil {

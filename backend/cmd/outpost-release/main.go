@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"outpost/backend/cli"
 	"outpost/backend/update"
 	"outpost/backend/update/repo"
 )
@@ -54,51 +55,21 @@ commands:
   version   print this tool's version
 `
 
-type usageError string
-
-func (u usageError) Error() string { return string(u) }
+// usageError is a command line that cannot run as typed (exit 2).
+type usageError = cli.UsageError
 
 func run(args []string, e env) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return 2
-	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "init":
-		err = cmdInit(rest, e)
-	case "add":
-		err = cmdAdd(rest, e)
-	case "sign":
-		err = cmdSign(rest, e, false)
-	case "timestamp":
-		err = cmdSign(rest, e, true)
-	case "rotate":
-		err = cmdRotate(rest, e)
-	case "status":
-		err = cmdStatus(rest, e)
-	case "version", "--version":
-		fmt.Fprintln(e.stdout, "outpost-release", version)
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(e.stderr, "outpost-release: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "outpost-release %s: %s\n", cmd, ue)
-		return 2
-	default:
-		fmt.Fprintf(e.stderr, "outpost-release %s: %v\n", cmd, err)
-		return 1
-	}
+	return cli.Program{Name: "outpost-release", Usage: usage, Stdout: e.stdout, Stderr: e.stderr,
+		Commands: map[string]cli.Command{
+			"init":      func(args []string) error { return cmdInit(args, e) },
+			"add":       func(args []string) error { return cmdAdd(args, e) },
+			"sign":      func(args []string) error { return cmdSign(args, e, false) },
+			"timestamp": func(args []string) error { return cmdSign(args, e, true) },
+			"rotate":    func(args []string) error { return cmdRotate(args, e) },
+			"status":    func(args []string) error { return cmdStatus(args, e) },
+			"version":   func([]string) error { fmt.Fprintln(e.stdout, "outpost-release", version); return nil },
+			"--version": func([]string) error { fmt.Fprintln(e.stdout, "outpost-release", version); return nil },
+		}}.Run(args)
 }
 
 type common struct {

@@ -81,7 +81,7 @@ func cmdReceiptKey(args []string, e env) error {
 	fs := flags("receipt-key", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	if err := checkState(*dir); err != nil {
 		return err
@@ -101,7 +101,7 @@ func cmdAlerts(ctx context.Context, args []string, e env) error {
 	limit := fs.Int("limit", 100, "how many alerts to list, newest first")
 	ack := fs.String("ack", "", "mark the alert with this id seen")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 || *limit < 1 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {
@@ -111,7 +111,7 @@ func cmdAlerts(ctx context.Context, args []string, e env) error {
 	if *ack != "" {
 		id, err := strconv.ParseInt(*ack, 10, 64)
 		if err != nil {
-			return usageError{"--ack takes an alert's number"}
+			return usageError("--ack takes an alert's number")
 		}
 		if err := store.AcknowledgeAlert(ctx, id, e.now()); errors.Is(err, syncserver.ErrNotFound) {
 			return errState{fmt.Sprintf("there is no unacknowledged alert %d", id)}
@@ -143,13 +143,13 @@ var errBroken = errors.New("an audit chain does not verify")
 
 func cmdAudit(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"the audit command is: audit verify --data-dir D [--device ID]"}
+		return usageError("the audit command is: audit verify --data-dir D [--device ID]")
 	}
 	fs := flags("audit verify", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	device := fs.String("device", "", "only this device (its id, or a unique start of it)")
 	if err := fs.Parse(args[1:]); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {

@@ -25,13 +25,13 @@ func cmdInit(args []string, e env) error {
 	certPath := fs.String("cert", "", "a PEM certificate (chain) to use instead of a self-signed one")
 	keyPath := fs.String("key", "", "the PEM private key of --cert")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	if (*certPath == "") != (*keyPath == "") {
-		return usageError{"--cert and --key go together"}
+		return usageError("--cert and --key go together")
 	}
 	if *certPath != "" && len(hosts) > 0 {
-		return usageError{"--host names a self-signed certificate's hosts; with --cert the certificate names them"}
+		return usageError("--host names a self-signed certificate's hosts; with --cert the certificate names them")
 	}
 	var certPEM, keyPEM []byte
 	if *certPath != "" {
@@ -108,11 +108,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	addr := fs.String("addr", "", "the address to listen on, HOST:PORT (e.g. 0.0.0.0:8443)")
 	webhook := fs.String("webhook", "", "POST each new alert as JSON to this URL (https, or http to loopback)")
 	if err := fs.Parse(args); err != nil || *dir == "" || *addr == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir and --addr are required"}
+		return usageError("--data-dir and --addr are required")
 	}
 	if *webhook != "" {
 		if _, err := syncserver.CheckWebhookURL(*webhook); err != nil {
-			return usageError{"--webhook: " + err.Error()}
+			return usageError("--webhook: " + err.Error())
 		}
 	}
 	store, err := openState(ctx, *dir)
@@ -137,7 +137,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if *webhook != "" {
 		wh, err := syncserver.NewWebhook(*webhook, nil, log)
 		if err != nil {
-			return usageError{"--webhook: " + err.Error()}
+			return usageError("--webhook: " + err.Error())
 		}
 		defer wh.Close()
 		cfg.Alerted = wh.Notify
@@ -166,13 +166,13 @@ func cmdEnroll(ctx context.Context, args []string, e env) error {
 	clinic := fs.String("clinic", "", "the clinic's id (letters, digits, '.', '_', ':' or '-')")
 	name := fs.String("clinic-name", "", "the clinic's name, to create a new clinic")
 	if err := fs.Parse(args); err != nil || *dir == "" || *clinic == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir and --clinic are required"}
+		return usageError("--data-dir and --clinic are required")
 	}
 	if !syncproto.ValidClinicID(*clinic) {
-		return usageError{"--clinic: up to 40 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"}
+		return usageError("--clinic: up to 40 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
 	}
 	if *name != "" && !syncproto.ValidName(*name) {
-		return usageError{"--clinic-name: 1 to 100 printable characters"}
+		return usageError("--clinic-name: 1 to 100 printable characters")
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {
@@ -196,7 +196,7 @@ func cmdEnroll(ctx context.Context, args []string, e env) error {
 		if len(ids) > 0 {
 			msg += " (clinics: " + strings.Join(ids, ", ") + ")"
 		}
-		return usageError{msg}
+		return usageError(msg)
 	case errors.Is(err, syncserver.ErrNotFound):
 		c = syncserver.Clinic{ID: *clinic, Name: *name, Created: now}
 		if err := store.CreateClinic(ctx, c); err != nil {
@@ -206,7 +206,7 @@ func cmdEnroll(ctx context.Context, args []string, e env) error {
 	case err != nil:
 		return err
 	case *name != "" && *name != c.Name:
-		return usageError{fmt.Sprintf("clinic %s is named %q already; leave out --clinic-name", c.ID, c.Name)}
+		return usageError(fmt.Sprintf("clinic %s is named %q already; leave out --clinic-name", c.ID, c.Name))
 	}
 	tok, err := syncproto.NewToken(e.rand)
 	if err != nil {
@@ -235,7 +235,7 @@ func cmdDevices(ctx context.Context, args []string, e env) error {
 	fs := flags("devices", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {
@@ -273,11 +273,11 @@ func cmdRevoke(ctx context.Context, args []string, e env) error {
 	fs := flags("revoke", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() != 1 {
-		return usageError{"--data-dir and one device id are required"}
+		return usageError("--data-dir and one device id are required")
 	}
 	want := strings.ToLower(fs.Arg(0))
 	if len(want) < 6 {
-		return usageError{"give the device's id, or at least its first 6 characters (outpost-server devices lists them)"}
+		return usageError("give the device's id, or at least its first 6 characters (outpost-server devices lists them)")
 	}
 	store, err := openState(ctx, *dir)
 	if err != nil {
@@ -320,7 +320,7 @@ func cmdFingerprint(args []string, e env) error {
 	fs := flags("fingerprint", e)
 	dir := fs.String("data-dir", "", "the server's data folder")
 	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() > 0 {
-		return usageError{"--data-dir is required"}
+		return usageError("--data-dir is required")
 	}
 	if err := checkState(*dir); err != nil {
 		return err

@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"outpost/backend/cli"
 )
 
 // env is what a command may touch: injected so tests can supply their own.
@@ -72,57 +73,24 @@ Run every command as the user the service runs as (the owner of D).
 `
 
 func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return 2
-	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "init":
-		err = cmdInit(rest, e)
-	case "serve":
-		err = cmdServe(ctx, rest, e)
-	case "enroll":
-		err = cmdEnroll(ctx, rest, e)
-	case "devices":
-		err = cmdDevices(ctx, rest, e)
-	case "revoke":
-		err = cmdRevoke(ctx, rest, e)
-	case "fingerprint":
-		err = cmdFingerprint(rest, e)
-	case "receipt-key":
-		err = cmdReceiptKey(rest, e)
-	case "alerts":
-		err = cmdAlerts(ctx, rest, e)
-	case "audit":
-		err = cmdAudit(ctx, rest, e)
-	case "version", "--version":
-		fmt.Fprintln(e.stdout, "outpost-server", version)
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(e.stderr, "outpost-server: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-	var ue usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "outpost-server %s: %s\n", cmd, ue.msg)
-		return 2
-	default:
-		fmt.Fprintf(e.stderr, "outpost-server %s: %v\n", cmd, err)
-		return 1
-	}
+	return cli.Program{Name: "outpost-server", Usage: usage, Stdout: e.stdout, Stderr: e.stderr,
+		Commands: map[string]cli.Command{
+			"init":        func(args []string) error { return cmdInit(args, e) },
+			"serve":       func(args []string) error { return cmdServe(ctx, args, e) },
+			"enroll":      func(args []string) error { return cmdEnroll(ctx, args, e) },
+			"devices":     func(args []string) error { return cmdDevices(ctx, args, e) },
+			"revoke":      func(args []string) error { return cmdRevoke(ctx, args, e) },
+			"fingerprint": func(args []string) error { return cmdFingerprint(args, e) },
+			"receipt-key": func(args []string) error { return cmdReceiptKey(args, e) },
+			"alerts":      func(args []string) error { return cmdAlerts(ctx, args, e) },
+			"audit":       func(args []string) error { return cmdAudit(ctx, args, e) },
+			"version":     func([]string) error { fmt.Fprintln(e.stdout, "outpost-server", version); return nil },
+			"--version":   func([]string) error { fmt.Fprintln(e.stdout, "outpost-server", version); return nil },
+		}}.Run(args)
 }
 
-type usageError struct{ msg string }
-
-func (u usageError) Error() string { return u.msg }
+// usageError is a command line that cannot run as typed (exit 2).
+type usageError = cli.UsageError
 
 func flags(name string, e env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
